@@ -1,0 +1,28 @@
+# Quick start: `make run` (search the default dataset) and `make test` (the test suite).
+# Both create their own virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test test-all bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(BIN)/.installed          ## the seven default stages on breast_cancer; ARGS="..." adds overrides
+	$(BIN)/python -m pipeline $(ARGS)
+
+test: $(BIN)/.installed         ## the default suite (slow tests left out)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) outputs/* .pytest_cache

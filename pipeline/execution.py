@@ -1,0 +1,113 @@
+"""Where fits run: Keras backend, per-worker thread caps, and fit-completion callbacks.
+
+Everything here must happen before Keras is imported, in the main process and in
+every worker: loky workers receive the environment built by ``worker_env``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+
+from joblib import parallel_config, register_parallel_backend
+from joblib._parallel_backends import LokyBackend
+
+from pipeline.errors import UserError
+
+BACKENDS = ("jax", "tensorflow")
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
+
+
+def select_backend(name: str, compile_cache: str | None = None) -> None:
+    """Set ``KERAS_BACKEND`` (and JAX's compile cache) for this process and its workers.
+
+    Every fit builds a fresh model, so JAX would recompile the same train step for every
+    fold; the persistent cache turns that ~1 s per fit into a disk read (measured 1.4 s ->
+    0.3 s per fit on breast_cancer).
+    """
+    if name not in BACKENDS:
+        raise UserError(f"execution.keras_backend={name}: choose one of {', '.join(BACKENDS)}")
+    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != name:
+        raise UserError(
+            f"execution.keras_backend={name}: Keras was already imported with "
+            f"{os.environ.get('KERAS_BACKEND', 'tensorflow')}; start a fresh process"
+        )
+    os.environ["KERAS_BACKEND"] = name
+    os.environ.update(QUIET_ENV)
+    if compile_cache and name == "jax":
+        path = os.path.expanduser(compile_cache)
+        os.makedirs(path, exist_ok=True)
+        os.environ.update(
+            JAX_COMPILATION_CACHE_DIR=path,
+            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        )
+
+
+def thread_cap_env(threads: int) -> dict[str, str]:
+    """Environment that limits TensorFlow, XLA (JAX) and OpenMP/BLAS to ``threads`` each."""
+    xla = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" if threads == 1 else ""
+    env = {
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(min(threads, 2)),
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
+    if xla:
+        env["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla).strip()
+    return env
+
+
+def worker_env(n_workers: int) -> dict[str, str]:
+    """What a worker needs before it imports Keras: backend, quiet logs, a fair share of cores."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
+    env = {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
+    return env
+
+
+class TrackedLokyBackend(LokyBackend):
+    """joblib's loky backend with capped worker threads and a callback per finished fit."""
+
+    on_done: Callable[[int], None] | None = None
+
+    def _prepare_worker_env(self, n_jobs):
+        env = super()._prepare_worker_env(n_jobs)
+        env.update(worker_env(n_jobs))
+        return env
+
+    def submit(self, func, callback=None):
+        size = len(func) if hasattr(func, "__len__") else 1
+
+        def done(result):
+            if TrackedLokyBackend.on_done is not None:
+                TrackedLokyBackend.on_done(size)
+            if callback is not None:
+                callback(result)
+
+        return super().submit(func, callback=done)
+
+
+register_parallel_backend("tracked-loky", TrackedLokyBackend)
+
+
+@contextlib.contextmanager
+def fits_running(n_jobs: int, on_done: Callable[[int], None]) -> Iterator[None]:
+    """Run the joblib calls inside on ``n_jobs`` workers, reporting each finished fit.
+
+    With ``n_jobs == 1`` joblib runs in this process and bypasses backends, so
+    ``in_process_done`` (called by the scorer) reports instead.
+    """
+    global in_process_done
+    TrackedLokyBackend.on_done = on_done
+    in_process_done = on_done
+    try:
+        with parallel_config(backend="tracked-loky", n_jobs=n_jobs):
+            yield
+    finally:
+        TrackedLokyBackend.on_done = None
+        in_process_done = None
+
+
+in_process_done: Callable[[int], None] | None = None

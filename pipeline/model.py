@@ -1,0 +1,123 @@
+"""Estimators: scikeras wrappers with the project's fixes, behind a preprocessing Pipeline.
+
+Importing this module imports Keras; the runner imports it only after the Keras
+backend has been chosen (see ``pipeline.execution``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from scikeras.utils.transformers import RegressorTargetEncoder
+from scikeras.wrappers import KerasClassifier, KerasRegressor
+from sklearn.pipeline import Pipeline
+
+from pipeline.config import TrainingSpec
+from pipeline.data import Dataset, make_preprocessor
+from pipeline.network import build_network
+from pipeline.search import NET
+
+
+
+class _SeededBuild:
+    """Reset every Keras/NumPy/Python seed before each model is built.
+
+    scikeras seeds NumPy and TensorFlow but not Keras' global SeedGenerator, which
+    then carries state from one fit to the next inside a worker process.
+    """
+
+    def _build_keras_model(self):
+        if self._random_state is not None:
+            keras.utils.set_random_seed(int(self._random_state))
+        return super()._build_keras_model()
+
+
+class Classifier(_SeededBuild, KerasClassifier):
+    """KerasClassifier that scikit-learn recognises as a classifier.
+
+    scikeras 0.13 only sets the pre-1.6 ``_estimator_type``; scikit-learn >= 1.6 reads
+    ``__sklearn_tags__`` and so treats it as a plain estimator, which makes an integer
+    ``cv`` silently unstratified.
+    """
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        return tags
+
+
+class _StandardizedTarget(RegressorTargetEncoder):
+    """Train regressors on a standardised target, so a few epochs already fit it."""
+
+    def fit(self, y):
+        super().fit(y)
+        y = np.asarray(y, dtype="float64")
+        self.mean_, self.scale_ = y.mean(axis=0), y.std(axis=0) + 1e-12
+        return self
+
+    def transform(self, y):
+        return (super().transform(y) - self.mean_) / self.scale_
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(np.asarray(y) * self.scale_ + self.mean_)
+
+
+class Regressor(_SeededBuild, KerasRegressor):
+    """KerasRegressor fitted on a standardised target; predictions come back in units."""
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import RegressorTags
+
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        return tags
+
+    @property
+    def target_encoder(self):
+        return _StandardizedTarget()
+
+
+def loss_for(task: str) -> str:
+    return {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}.get(
+        task, "mean_squared_error"
+    )
+
+
+def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec, seed: int) -> Pipeline:
+    """Preprocessing + Keras wrapper with ``params`` (routed names) as its starting values."""
+    wrapper = Regressor if data.task == "regression" else Classifier
+    callbacks: list[type] = [keras.callbacks.TerminateOnNaN]
+    extra: dict[str, Any] = {}
+    if training.early_stopping:
+        es = dict(training.early_stopping)
+        extra["validation_split"] = es.pop("validation_split")
+        callbacks.insert(0, keras.callbacks.EarlyStopping)
+        extra.update({f"callbacks__0__{k}": v for k, v in es.items()})
+    net = wrapper(
+        model=build_network,
+        loss=loss_for(data.task),
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        callbacks=callbacks,
+        verbose=0,
+        random_state=seed,
+        **extra,
+    )
+    net.set_params(**params)
+    return Pipeline([("prep", make_preprocessor(data.X)), (NET, net)])
+
+
+def history_of(estimator) -> dict[str, list[float]]:
+    """The Keras training history of a fitted Pipeline (or bare wrapper)."""
+    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    return net.history_
+
+
+def save_network(estimator, path) -> None:
+    history_owner = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    history_owner.model_.save(str(path))

@@ -1,0 +1,81 @@
+"""The staged search: stage after stage, each earlier winner frozen, then the final refit.
+
+The runner knows no Keras (like KerasTuner's base tuner): ``model`` and ``search`` own
+everything Keras; this module moves plain data between data, search, model and report.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sklearn.metrics import get_scorer, get_scorer_names
+
+from pipeline import data, execution, report, search
+from pipeline.config import RunSpec
+from pipeline.errors import UserError
+from pipeline.search import StageResult
+
+
+class Display(Protocol):
+    """What the runner tells the user while it works (see ``pipeline.terminal``)."""
+
+    def stage_started(self, index: int, total: int, name: str, fits: int) -> None: ...
+    def fits_done(self, count: int) -> None: ...
+    def stage_finished(self, result: StageResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stages: tuple[StageResult, ...]
+    best_params: dict[str, Any]
+    metric: str
+    test_score: float
+    run_dir: Path
+
+
+def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
+    """Run every stage of ``spec`` in order and write the run's files into ``run_dir``."""
+    execution.select_backend(spec.keras_backend, spec.compile_cache)
+    full = data.load_dataset(spec.dataset)
+    train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
+    data.check_folds(train, spec.search.cv)
+    metric = _metric(spec.search.scoring, train.task)
+
+    from pipeline import model  # imports Keras, now that the backend is chosen
+
+    make_estimator: Callable[[dict[str, Any]], Any] = functools.partial(
+        model.make_estimator, train, training=spec.training, seed=spec.search.seed
+    )
+    current = dict(spec.base_params)
+    results: list[StageResult] = []
+    for index, stage in enumerate(spec.stages, start=1):
+        fits = search.count_candidates(stage.grid, current, spec.conditions) * spec.search.cv
+        display.stage_started(index, len(spec.stages), stage.name, fits)
+        result = search.run_stage(
+            stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
+            task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric,
+            n_jobs=spec.search.n_jobs, on_fit_done=display.fits_done,
+        )  # fmt: skip
+        current.update(result.winner)
+        results.append(result)
+        report.write_stage(run_dir, index, result)
+        display.stage_finished(result)
+
+    best_params = search.effective_params(current, spec.conditions)
+    final = make_estimator(best_params)
+    final.fit(train.X, train.y)
+    test_score = float(get_scorer(metric)(final, test.X, test.y))
+    model.save_network(final, run_dir / "model.keras")
+    report.write_run(run_dir, results, best_params, metric, test_score)
+    return RunResult(tuple(results), best_params, metric, test_score, run_dir)
+
+
+def _metric(scoring: str, task: str) -> str:
+    if scoring == "auto":
+        return search.default_metric(task)
+    if scoring not in get_scorer_names():
+        raise UserError(f"search.scoring={scoring}: unknown scorer; e.g. accuracy, f1, roc_auc, r2, neg_mean_squared_error")
+    return scoring

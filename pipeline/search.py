@@ -1,0 +1,222 @@
+"""One stage: a small GridSearchCV over one family of parameters, earlier winners frozen.
+
+Grids are written in scikeras' routed names (``optimizer__learning_rate``); this module
+routes them through the Pipeline step, applies conditions, records epochs actually run,
+and turns ``cv_results_`` into a table with failed fits counted, never hidden.
+"""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
+
+from pipeline import execution
+from pipeline.errors import UserError
+
+NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.model)
+Conditions = Mapping[str, Mapping[str, list]]  # param -> {other param: values it applies for}
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage decided; immutable so the store and the report can share it."""
+
+    stage: str
+    tuned: tuple[str, ...]
+    frozen: dict[str, Any]  # the earlier winners and base values every candidate shared
+    winner: dict[str, Any]
+    mean_score: float
+    std_score: float
+    candidates: int
+    fits: int
+    failed_fits: int
+    seconds: float
+    skipped: tuple[str, ...] = ()
+    cv_results: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+
+
+class FitScore:
+    """The chosen metric, or NaN when training diverged (a non-finite loss)."""
+
+    def __init__(self, metric: str):
+        self.metric = metric
+
+    def __call__(self, estimator, X, y) -> float:
+        if execution.in_process_done is not None:
+            execution.in_process_done(1)
+        loss = np.asarray(estimator[-1].history_.get("loss", []), dtype=float)
+        if loss.size == 0 or not np.all(np.isfinite(loss)):
+            return float("nan")
+        return float(get_scorer(self.metric)(estimator, X, y))
+
+
+class EpochsRun:
+    """Epochs the fit actually ran: the evidence that early stopping works."""
+
+    def __call__(self, estimator, X, y) -> float:
+        return float(len(estimator[-1].history_.get("loss", [])))
+
+
+def default_metric(task: str) -> str:
+    return "r2" if task == "regression" else "accuracy"
+
+
+def folds(task: str, cv: int, seed: int):
+    """Shuffled, seeded folds; stratified for classification."""
+    splitter = KFold if task == "regression" else StratifiedKFold
+    return splitter(n_splits=cv, shuffle=True, random_state=seed)
+
+
+def candidate_grids(
+    grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions
+) -> tuple[list[dict[str, list]], dict[str, Any], list[str]]:
+    """Apply conditions: returns sub-grids, the stage's base params, and what was skipped.
+
+    A conditioned parameter (momentum needs optimizer in [sgd, rmsprop]) is searched only
+    where its condition holds. If the condition's parameter is tuned in this same stage the
+    grid is split in two; if it is frozen, the conditioned parameter is skipped (and said so).
+    """
+    grids = [dict(grid)]
+    base = dict(current)
+    skipped: list[str] = []
+    for param, requires in conditions.items():
+        for other, allowed in requires.items():
+            if other in grid:
+                split: list[dict[str, list]] = []
+                for g in grids:
+                    fits = [v for v in g[other] if v in allowed]
+                    rest = [v for v in g[other] if v not in allowed]
+                    if fits:
+                        kept = {param: [base[param]]} if param not in g and param in base else {}
+                        split.append({**g, other: fits, **kept})
+                    if rest:
+                        split.append({k: v for k, v in g.items() if k != param} | {other: rest})
+                grids = split
+                base.pop(param, None)
+                if param in grid:
+                    skipped.append(f"{param} only for {other} in {list(allowed)}")
+            elif current.get(other) not in allowed and (param in grid or param in base):
+                base.pop(param, None)
+                if param in grid:
+                    grids = [{k: v for k, v in g.items() if k != param} for g in grids]
+                    skipped.append(f"{param} (applies to {other} in {list(allowed)}; {other}={current.get(other)})")
+    return [g for g in grids if g] or [{}], base, skipped
+
+
+def _routed(grid: Mapping[str, list]) -> dict[str, list]:
+    return {f"{NET}__{k}": list(v) for k, v in grid.items()}
+
+
+def results_table(cv_results: Mapping[str, Any]) -> pd.DataFrame:
+    """``cv_results_`` as a DataFrame, parameter columns in the user's routed names."""
+    table = pd.DataFrame(cv_results)
+    prefix = f"param_{NET}__"
+    table = table.rename(columns={c: "param_" + c[len(prefix):] for c in table.columns if c.startswith(prefix)})
+    table["params"] = [json.dumps({k.removeprefix(f"{NET}__"): v for k, v in p.items()}, sort_keys=True) for p in table["params"]]
+    return table
+
+
+def pick_winner(table: pd.DataFrame) -> int:
+    """Row of the best finite mean score; ties go to the earlier candidate (grid order)."""
+    scores = table["mean_test_score"].to_numpy(dtype=float)
+    if not np.isfinite(scores).any():
+        raise ValueError("no candidate has a finite score")
+    return int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
+
+
+def run_stage(
+    stage: str,
+    grid: Mapping[str, list],
+    current: Mapping[str, Any],
+    conditions: Conditions,
+    make_estimator: Callable[[dict[str, Any]], Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    *,
+    task: str,
+    cv: int,
+    seed: int,
+    metric: str,
+    n_jobs: int,
+    on_fit_done: Callable[[int], None] = lambda n: None,
+) -> StageResult:
+    """Search ``grid`` with everything in ``current`` frozen; return the winner and its table."""
+    grids, base, skipped = candidate_grids(grid, current, conditions)
+    candidates = len(ParameterGrid(grids))
+    tuned = tuple(grid)
+    if grids == [{}]:  # every tuned parameter was skipped by its condition
+        return StageResult(stage, tuned, base, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped))
+    search = GridSearchCV(
+        make_estimator(base),
+        [_routed(g) for g in grids],
+        scoring={"score": FitScore(metric), "epochs_run": EpochsRun()},
+        refit=False,
+        cv=folds(task, cv, seed),
+        n_jobs=n_jobs,
+        error_score=np.nan,
+    )
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, execution.fits_running(n_jobs, on_fit_done):
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    seconds = time.perf_counter() - started
+    table = results_table(search.cv_results_)
+    split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
+    failed = int((~np.isfinite(split_scores)).sum())
+    try:
+        best = pick_winner(table)
+    except ValueError:
+        cause = _first_fit_error(caught) or "every training loss became NaN (diverged)"
+        raise StageFailed(stage, failed, cause) from None
+    winner = json.loads(table.loc[best, "params"])
+    return StageResult(
+        stage=stage,
+        tuned=tuned,
+        frozen=base,
+        winner=winner,
+        mean_score=float(table.loc[best, "mean_test_score"]),
+        std_score=float(table.loc[best, "std_test_score"]),
+        candidates=candidates,
+        fits=candidates * cv,
+        failed_fits=failed,
+        seconds=seconds,
+        skipped=tuple(skipped),
+        cv_results=table,
+    )
+
+
+class StageFailed(UserError):
+    """Every fit of a stage failed: nothing to freeze, so the run stops here."""
+
+    def __init__(self, stage: str, failed: int, cause: str):
+        super().__init__(f"stage {stage}: all {failed} fits failed; first cause: {cause}")
+        self.stage = stage
+
+
+def _first_fit_error(caught: list[warnings.WarningMessage]) -> str | None:
+    for w in caught:
+        text = str(w.message)
+        if "fit failed" in text.lower() or "fits failed" in text.lower():
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            return lines[-1] if lines else text
+    return None
+
+
+def count_candidates(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions) -> int:
+    """Candidates the stage will fit (0 when conditions skip every tuned parameter)."""
+    grids, _, _ = candidate_grids(grid, current, conditions)
+    return 0 if grids == [{}] else len(ParameterGrid(grids))
+
+
+def effective_params(current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:
+    """The frozen params with those whose condition fails removed (no momentum for adam)."""
+    _, base, _ = candidate_grids({}, current, conditions)
+    return base

@@ -1,0 +1,104 @@
+"""Shared helpers: compose the real config, shrink it, run it for real (no mocks)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "jax")  # before anything imports Keras
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from pipeline.config import build_run_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+# Small and fast: 2 folds, 2 epochs, a narrow grid per stage, everything in this process.
+TINY = [
+    "search.cv=2",
+    "search.n_jobs=1",
+    "model.epochs=2",
+    "model.early_stopping.enabled=false",
+    "stages.optimizer.grid.optimizer=[adam,sgd]",
+    "stages.lr_momentum.grid.optimizer__learning_rate=[0.01]",
+    "stages.lr_momentum.grid.optimizer__momentum=[0.0,0.9]",
+    "stages.init.grid.model__init=[glorot_uniform]",
+    "stages.activation.grid.model__activation=[relu,tanh]",
+    "stages.dropout.grid.model__dropout=[0.0]",
+    "stages.neurons.grid.model__neurons=[4,8]",
+    "stages.depth.grid.model__depth=[1,2]",
+]
+
+
+def compose_cfg(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base=None):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def spec_for(*overrides: str, tiny: bool = True):
+    return build_run_spec(compose_cfg(*(TINY if tiny else []), *overrides))
+
+
+class NullDisplay:
+    """A Display that shows nothing but remembers what it was told."""
+
+    def __init__(self):
+        self.started, self.done, self.finished = [], 0, []
+
+    def stage_started(self, index, total, name, fits):
+        self.started.append((index, total, name, fits))
+
+    def fits_done(self, count):
+        self.done += count
+
+    def stage_finished(self, result):
+        self.finished.append(result)
+
+
+@pytest.fixture
+def run_tiny(tmp_path):
+    """Run the real staged search in-process on a shrunk config; returns (result, display)."""
+    from pipeline import runner
+
+    def _run(*overrides: str):
+        display = NullDisplay()
+        result = runner.run(spec_for(*overrides), tmp_path, display)
+        return result, display
+
+    return _run
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` in a fresh process, as a user would type it."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("KERAS_BACKEND", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def customers_csv(tmp_path) -> Path:
+    """A binary target with an ID column, text categories and missing values."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 120
+    plan = rng.choice(["basic", "plus", "pro"], n)
+    age = rng.normal(40, 12, n).round()
+    spend = rng.gamma(2, 30, n).round(2)
+    churn = ((plan == "basic") & (spend < 60)) | (age > 55)
+    frame = pd.DataFrame(
+        {"customer_id": [f"C{i:04d}" for i in range(n)], "plan": plan, "age": age, "spend": spend,
+         "region": rng.choice(["north", "south", None], n), "churned": np.where(churn, "yes", "no")}
+    )  # fmt: skip
+    frame.loc[rng.choice(n, 10, replace=False), "age"] = None
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -1,0 +1,122 @@
+"""Config validation: every mistake is caught before any fit, with a one-line fix."""
+import pytest
+
+from pipeline.config import SEARCHABLE, build_run_spec
+from pipeline.errors import UserError
+from tests.conftest import compose_cfg, spec_for
+
+
+def error_for(*overrides: str) -> str:
+    with pytest.raises(UserError) as info:
+        build_run_spec(compose_cfg(*overrides))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_default_config_is_the_seven_stages_in_order():
+    spec = spec_for(tiny=False)
+    assert [s.name for s in spec.stages] == [
+        "optimizer", "lr_momentum", "init", "activation", "dropout", "neurons", "depth"
+    ]  # fmt: skip
+    assert spec.dataset.name == "breast_cancer"
+    assert spec.conditions == {"optimizer__momentum": {"optimizer": ["sgd", "rmsprop"]}}
+
+
+def test_architecture_first_order():
+    spec = spec_for("order=architecture_first", tiny=False)
+    assert [s.name for s in spec.stages][:2] == ["depth", "neurons"]
+    assert [s.name for s in spec.stages][-2:] == ["optimizer", "lr_momentum"]
+
+
+def test_custom_order_and_grid_override_from_the_command_line():
+    spec = spec_for("order.stages=[depth,optimizer]", "stages.depth.grid.model__depth=[1,5]", tiny=False)
+    assert [(s.name, s.grid) for s in spec.stages] == [
+        ("depth", {"model__depth": [1, 5]}),
+        ("optimizer", {"optimizer": ["sgd", "rmsprop", "adagrad", "adam", "nadam"]}),
+    ]
+
+
+def test_new_stage_defined_on_the_command_line():
+    spec = spec_for("+stages.width={grid:{model__neurons:[3,5]}}", "order.stages=[width]", tiny=False)
+    assert spec.stages[0].grid == {"model__neurons": [3, 5]}
+
+
+def test_unknown_stage_in_order():
+    message = error_for("order.stages=[optimizer,widht]")
+    assert "order.stages" in message and "'widht'" in message and "+stages.widht.grid" in message
+
+
+def test_unknown_grid_parameter():
+    message = error_for("+stages.depth.grid.model__layers=[1,2]")
+    assert "stages.depth.grid.model__layers" in message and "unknown parameter" in message
+    assert "model__depth" in message  # lists what can be searched
+
+
+def test_empty_grid_list():
+    message = error_for("stages.depth.grid.model__depth=[]")
+    assert message.startswith("stages.depth.grid.model__depth=[]") and "non-empty list" in message
+
+
+def test_grid_that_is_not_a_list():
+    message = error_for("stages.depth.grid.model__depth=3")
+    assert "stages.depth.grid.model__depth=3" in message and "non-empty list" in message
+
+
+def test_parameter_tuned_by_two_stages():
+    message = error_for("+stages.depth.grid.model__neurons=[4]")
+    assert "model__neurons" in message and "'neurons'" in message and "one stage only" in message
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("stages.dropout.grid.model__dropout=[0.2,1.0]", "model__dropout"),
+        ("stages.optimizer.grid.optimizer=[adam,adamm]", "optimizer"),
+        ("stages.activation.grid.model__activation=[rleu]", "model__activation"),
+        ("stages.depth.grid.model__depth=[-1]", "model__depth"),
+        ("model.params.optimizer__learning_rate=-0.1", "optimizer__learning_rate"),
+    ],
+)
+def test_bad_values_are_named(override, key):
+    message = error_for(override)
+    assert key in message and "bad value" in message
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("search.cv=1", "search.cv=1"),
+        ("model.epochs=-3", "model.epochs=-3"),
+        ("dataset.test_size=1.5", "dataset.test_size=1.5"),
+        ("execution.keras_backend=torch", "execution.keras_backend=torch"),
+        ("search.n_jobs=0", "search.n_jobs=0"),
+    ],
+)
+def test_out_of_range_settings(override, key):
+    assert error_for(override).startswith(key)
+
+
+def test_searchable_names_follow_the_build_signature():
+    assert {"model__depth", "model__neurons", "model__activation", "model__init", "model__dropout"} <= set(SEARCHABLE)
+    assert {"optimizer", "optimizer__learning_rate", "optimizer__momentum"} <= set(SEARCHABLE)
+
+
+def test_every_allowed_activation_and_init_is_known_to_keras():
+    import keras
+
+    from pipeline.config import ACTIVATIONS, INITS
+
+    for name in ACTIVATIONS:
+        assert keras.activations.get(name) is not None
+    for name in INITS:
+        assert keras.initializers.get(name) is not None
+
+
+def test_new_stage_by_single_keys():
+    spec = spec_for("+stages.width.grid.model__neurons=[3,5]", "order.stages=[width]", tiny=False)
+    assert spec.stages[0].grid == {"model__neurons": [3, 5]}
+
+
+def test_typo_in_a_stage_key():
+    assert error_for("+stages.depth.gird.model__depth=[1]").startswith("stages.depth.gird: unknown key")
