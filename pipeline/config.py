@@ -18,6 +18,8 @@ from pipeline.errors import UserError
 from pipeline.execution import BACKENDS
 from pipeline.network import build_network
 
+STORE_MODES = ("readwrite", "readonly", "off")
+
 # --- Hydra schema: typos and wrong types in YAML or overrides fail loudly -------------
 
 
@@ -71,6 +73,12 @@ class ExecutionConf:
 
 
 @dataclass
+class StoreConf:
+    dir: str = "stages"  # relative to the directory the command was started from
+    mode: str = "readwrite"  # readwrite | readonly | off
+
+
+@dataclass
 class Config:
     dataset: DatasetConf = MISSING
     stages: dict[str, Any] = field(default_factory=dict)  # name -> {grid, conditions}; checked below
@@ -78,6 +86,7 @@ class Config:
     search: SearchConf = field(default_factory=SearchConf)
     model: ModelConf = field(default_factory=ModelConf)
     execution: ExecutionConf = field(default_factory=ExecutionConf)
+    store: StoreConf = field(default_factory=StoreConf)
 
 
 ConfigStore.instance().store(name="schema", node=Config)
@@ -163,6 +172,8 @@ class RunSpec:
     search: SearchSpec
     keras_backend: str
     compile_cache: str | None
+    store_dir: str
+    store_mode: str
 
 
 def build_run_spec(cfg: DictConfig) -> RunSpec:
@@ -197,6 +208,8 @@ def _build(cfg: DictConfig) -> RunSpec:
             "validation_split": es.validation_split,
         }
     _check(cfg.execution.keras_backend in BACKENDS, "execution.keras_backend", cfg.execution.keras_backend, f"choose one of {', '.join(BACKENDS)}")
+
+    _check(cfg.store.mode in STORE_MODES, "store.mode", cfg.store.mode, f"choose one of {', '.join(STORE_MODES)}")
 
     base_params = _plain(m.params)
     for name, value in base_params.items():
@@ -247,6 +260,8 @@ def _build(cfg: DictConfig) -> RunSpec:
         search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed),
         keras_backend=cfg.execution.keras_backend,
         compile_cache=cfg.execution.compile_cache,
+        store_dir=cfg.store.dir,
+        store_mode=cfg.store.mode,
     )
 
 

@@ -21,6 +21,7 @@ from pipeline.errors import UserError
 
 BUILTIN = ("breast_cancer", "iris", "wine", "digits", "diabetes")
 TASKS = ("binary", "multiclass", "regression")
+PREPROCESSING_VERSION = 1  # bump when make_preprocessor changes what a fold's network sees
 MAX_CLASSES = 20  # an integer target with more distinct values than this is a regression target
 
 

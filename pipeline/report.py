@@ -15,6 +15,7 @@ from pipeline.search import StageResult
 
 SUMMARY_COLUMNS = (
     "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
+    "reused", "seconds_saved",
 )  # fmt: skip
 
 
@@ -42,6 +43,8 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
             "failed_fits": r.failed_fits,
             "seconds": round(r.seconds, 2),
             "skipped": "; ".join(r.skipped),
+            "reused": r.reused,
+            "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
         }
         for r in results
     ]

@@ -5,6 +5,7 @@ everything Keras; this module moves plain data between data, search, model and r
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from sklearn.metrics import get_scorer, get_scorer_names
 
 from pipeline import data, execution, report, search
 from pipeline.config import RunSpec
+from pipeline.store import StageStore, library_versions, stage_key
 from pipeline.errors import UserError
 from pipeline.search import StageResult
 
@@ -25,6 +27,7 @@ class Display(Protocol):
     def stage_started(self, index: int, total: int, name: str, fits: int) -> None: ...
     def fits_done(self, count: int) -> None: ...
     def stage_finished(self, result: StageResult) -> None: ...
+    def note(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,31 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     make_estimator: Callable[[dict[str, Any]], Any] = functools.partial(
         model.make_estimator, train, training=spec.training, seed=spec.search.seed
     )
+    store = StageStore(spec.store_dir, spec.store_mode, report=display.note)
+    common = {
+        "format": "stage/1",
+        "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint,
+                    "preprocessing": data.PREPROCESSING_VERSION},
+        "training": dataclasses.asdict(spec.training),
+        "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed},
+        "versions": library_versions(spec.keras_backend),
+    }  # fmt: skip
     current = dict(spec.base_params)
     results: list[StageResult] = []
     for index, stage in enumerate(spec.stages, start=1):
+        description = {
+            **common,
+            "stage": {"name": stage.name, "grid": stage.grid, "conditions": spec.conditions},
+            "frozen": search.frozen_inputs(stage.grid, current, spec.conditions),
+        }
         fits = search.count_candidates(stage.grid, current, spec.conditions) * spec.search.cv
         display.stage_started(index, len(spec.stages), stage.name, fits)
-        result = search.run_stage(
-            stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
+        compute = functools.partial(
+            search.run_stage, stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
             task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric,
             n_jobs=spec.search.n_jobs, on_fit_done=display.fits_done,
         )  # fmt: skip
+        result = store.fetch_or_compute(key_of(description), description, compute)
         current.update(result.winner)
         results.append(result)
         report.write_stage(run_dir, index, result)
@@ -71,6 +89,12 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     model.save_network(final, run_dir / "model.keras")
     report.write_run(run_dir, results, best_params, metric, test_score)
     return RunResult(tuple(results), best_params, metric, test_score, run_dir)
+
+
+def key_of(description: dict[str, Any]) -> str:
+    """The store key: everything in the description except the stage's display name."""
+    keyed = {**description, "stage": {k: v for k, v in description["stage"].items() if k != "name"}}
+    return stage_key(keyed)
 
 
 def _metric(scoring: str, task: str) -> str:

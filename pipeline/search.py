@@ -41,6 +41,7 @@ class StageResult:
     seconds: float
     skipped: tuple[str, ...] = ()
     cv_results: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+    reused: bool = False  # read from the stage store instead of computed by this run
 
 
 class FitScore:
@@ -153,7 +154,7 @@ def run_stage(
     candidates = len(ParameterGrid(grids))
     tuned = tuple(grid)
     if grids == [{}]:  # every tuned parameter was skipped by its condition
-        return StageResult(stage, tuned, base, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped))
+        return StageResult(stage, tuned, frozen_inputs(grid, current, conditions), {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped))
     search = GridSearchCV(
         make_estimator(base),
         [_routed(g) for g in grids],
@@ -180,7 +181,7 @@ def run_stage(
     return StageResult(
         stage=stage,
         tuned=tuned,
-        frozen=base,
+        frozen=frozen_inputs(grid, current, conditions),
         winner=winner,
         mean_score=float(table.loc[best, "mean_test_score"]),
         std_score=float(table.loc[best, "std_test_score"]),
@@ -214,6 +215,11 @@ def count_candidates(grid: Mapping[str, list], current: Mapping[str, Any], condi
     """Candidates the stage will fit (0 when conditions skip every tuned parameter)."""
     grids, _, _ = candidate_grids(grid, current, conditions)
     return 0 if grids == [{}] else len(ParameterGrid(grids))
+
+
+def frozen_inputs(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions = {}) -> dict[str, Any]:
+    """The values a stage holds fixed: what decides its result besides its own grid."""
+    return {k: v for k, v in effective_params(current, conditions).items() if k not in grid}
 
 
 def effective_params(current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:

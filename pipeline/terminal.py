@@ -70,21 +70,31 @@ class StageProgress:
 
     def stage_finished(self, result: StageResult) -> None:
         self.progress.update(self.task, completed=self.progress.tasks[-1].total)
-        note = f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]" if result.skipped else ""
         winner = ", ".join(f"{k}={v}" for k, v in result.winner.items()) or "(nothing to tune)"
-        self.progress.console.print(f"  → {winner}  score {result.mean_score:.4f} ± {result.std_score:.4f}{note}")
+        line = f"  → {winner}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
+        if result.reused:
+            line += f"  [green]reused from the stage store (saved {result.seconds:.1f} s)[/green]"
+        if result.skipped:
+            line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
+        self.console.print(line)
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[yellow]{message}[/yellow]")
 
 
 def print_summary(console: Console, summary: pd.DataFrame, metric: str, test_score: float, run_dir: Path) -> None:
     table = Table(title="Staged search summary", title_justify="left")
-    for column in ("stage", "winner", "score", "fits", "failed", "seconds", "skipped"):
+    for column in ("stage", "winner", "score", "fits", "failed", "seconds", "reused", "skipped"):
         table.add_column(column, overflow="fold", no_wrap=column in ("score", "seconds"))
     for row in summary.itertuples(index=False):
         winner = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(row.winner).items()) or "-"
         table.add_row(
             row.stage, winner, f"{row.mean_score:.4f} ± {row.std_score:.4f}", str(row.fits),
-            str(row.failed_fits), f"{row.seconds:.1f}", row.skipped or "",
+            str(row.failed_fits), f"{row.seconds:.1f}", "yes" if row.reused else "", row.skipped or "",
         )  # fmt: skip
     console.print(table)
+    saved = summary.loc[summary["reused"], "seconds_saved"].sum()
+    if saved > 0:
+        console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
     console.print(f"held-out test {metric}: [bold]{test_score:.4f}[/bold]")
     console.print(f"run folder: {run_dir}")

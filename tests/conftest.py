@@ -48,7 +48,7 @@ class NullDisplay:
     """A Display that shows nothing but remembers what it was told."""
 
     def __init__(self):
-        self.started, self.done, self.finished = [], 0, []
+        self.started, self.done, self.finished, self.notes = [], 0, [], []
 
     def stage_started(self, index, total, name, fits):
         self.started.append((index, total, name, fits))
@@ -59,6 +59,9 @@ class NullDisplay:
     def stage_finished(self, result):
         self.finished.append(result)
 
+    def note(self, message):
+        self.notes.append(message)
+
 
 @pytest.fixture
 def run_tiny(tmp_path):
@@ -67,7 +70,7 @@ def run_tiny(tmp_path):
 
     def _run(*overrides: str):
         display = NullDisplay()
-        result = runner.run(spec_for(*overrides), tmp_path, display)
+        result = runner.run(spec_for(f"store.dir={tmp_path / 'stages'}", *overrides), tmp_path, display)
         return result, display
 
     return _run

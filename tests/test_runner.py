@@ -83,7 +83,8 @@ def test_regression_scores_r2(run_tiny, tmp_path):
 
 
 def test_same_seed_same_winners(run_tiny):
-    first, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]")
-    second, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]")
+    first, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]", "store.mode=off")
+    second, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]", "store.mode=off")
+    assert not any(r.reused for r in second.stages)
     assert [r.winner for r in first.stages] == [r.winner for r in second.stages]
     assert [r.mean_score for r in first.stages] == [r.mean_score for r in second.stages]

@@ -1,0 +1,193 @@
+"""The stage store: frozen stage outputs, content-addressed, shared by every run.
+
+Layout (one folder per key, nothing pickled, so a shared store is safe to read)::
+
+    stages/<key>/description.json   everything that decided the result (the key's input)
+    stages/<key>/result.json        winner, scores, timings, skipped parameters
+    stages/<key>/cv_results.csv     the stage's full cv_results table
+    stages/<key>/checksum           sha256 of the three files above
+    stages/.locks/<key>.lock        one lock per key: a stage is computed once at a time
+    stages/.tmp-<key>-<id>/         an entry being written; renamed into place when complete
+
+Reads and writes only JSON and tables; knows no Keras.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import STORE_MODES as MODES
+from pipeline.errors import UserError
+from pipeline.search import StageResult
+
+FORMAT = 1  # bump when the entry layout or the meaning of a key changes
+FILES = ("description.json", "result.json", "cv_results.csv")
+log = logging.getLogger(__name__)
+
+
+def canonical(value: Any) -> Any:
+    """JSON-ready value with one spelling per meaning: sorted keys, floats by repr."""
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, float):
+        return {"float": repr(value)} if math.isfinite(value) else {"float": str(value)}
+    return value
+
+
+def stage_key(description: dict[str, Any]) -> str:
+    text = json.dumps(canonical(description), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def library_versions(backend: str) -> dict[str, str]:
+    """Versions that can change a stage's numbers (read without importing them)."""
+    names = ["scikit-learn", "keras", "scikeras", "numpy", {"jax": "jaxlib", "tensorflow": "tensorflow"}[backend]]
+    return {"backend": backend, **{name: metadata.version(name) for name in names}}
+
+
+class StageStore:
+    """Get a stored stage, or compute it once (under a per-key lock) and store it atomically."""
+
+    def __init__(self, root: Path | str, mode: str = "readwrite", report: Callable[[str], None] = log.warning):
+        if mode not in MODES:
+            raise UserError(f"store.mode={mode}: choose one of {', '.join(MODES)}")
+        self.root, self.mode, self.report = Path(root), mode, report
+        if mode == "readwrite":
+            try:
+                (self.root / ".locks").mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"store.dir={root}: cannot create it ({exc.strerror}); choose a writable folder") from None
+            self.clean_leftovers()
+
+    def fetch_or_compute(self, key: str, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
+        """The stored result (``reused=True``), or ``compute()``'s, stored before it is returned."""
+        if self.mode == "off":
+            return compute()
+        stored = self.get(key)
+        if stored is not None or self.mode == "readonly":
+            return stored if stored is not None else compute()
+        with self._lock(key):
+            stored = self.get(key)  # another process may have finished it while we waited
+            if stored is not None:
+                return stored
+            result = compute()
+            self.put(key, description, result)
+            return result
+
+    def get(self, key: str) -> StageResult | None:
+        folder = self.root / key
+        if not folder.is_dir():
+            return None
+        try:
+            self._verify(folder)
+            result = json.loads((folder / "result.json").read_text())
+            table = pd.read_csv(folder / "cv_results.csv")
+        except (OSError, ValueError, KeyError) as exc:
+            self.report(f"stage store: entry {key[:12]} is corrupt ({exc}); recomputing it")
+            self._discard(folder)
+            return None
+        fields = {f.name for f in dataclasses.fields(StageResult)} - {"cv_results", "reused"}
+        values = {k: result[k] for k in fields}
+        values["tuned"], values["skipped"] = tuple(values["tuned"]), tuple(values["skipped"])
+        return StageResult(**values, cv_results=table, reused=True)
+
+    def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
+        """Write into a temporary folder, then rename: an entry is complete or absent."""
+        tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("cv_results", "reused")}
+            record["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
+            (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+            result.cv_results.to_csv(tmp / "cv_results.csv", index=False)
+            (tmp / "checksum").write_text(_checksum(tmp) + "\n")
+            for name in (*FILES, "checksum"):
+                with open(tmp / name, "rb") as f:
+                    os.fsync(f.fileno())
+            os.rename(tmp, self.root / key)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (self.root / key).is_dir():
+                raise
+
+    def entries(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any], int]]:
+        """(key, description, result, size in bytes) of every readable entry, newest first."""
+        found = []
+        for folder in self.root.iterdir() if self.root.is_dir() else ():
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            try:
+                description = json.loads((folder / "description.json").read_text())
+                result = json.loads((folder / "result.json").read_text())
+            except (OSError, ValueError):
+                continue
+            size = sum(p.stat().st_size for p in folder.iterdir())
+            found.append((folder.name, description, result, size))
+        return iter(sorted(found, key=lambda e: e[2].get("created", ""), reverse=True))
+
+    def resolve(self, prefix: str) -> str:
+        matches = [p.name for p in self.root.glob(f"{prefix}*") if p.is_dir() and not p.name.startswith(".")]
+        if len(matches) != 1:
+            problem = "no entry" if not matches else f"{len(matches)} entries"
+            raise UserError(f"store key {prefix!r}: {problem} in {self.root} start with it; see `python -m pipeline.store list`")
+        return matches[0]
+
+    def remove(self, key: str) -> None:
+        with self._lock(key):
+            self._discard(self.root / key)
+
+    def clean_leftovers(self) -> None:
+        """Delete temporary folders of writers that died (their key's lock is free)."""
+        for tmp in self.root.glob(".tmp-*"):
+            key = tmp.name.split("-")[1]
+            with self._lock(key, wait=False) as held:
+                if held:
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self, key: str, wait: bool = True) -> Iterator[bool]:
+        (self.root / ".locks").mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".locks" / f"{key}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _verify(self, folder: Path) -> None:
+        expected = (folder / "checksum").read_text().strip()
+        if _checksum(folder) != expected:
+            raise ValueError("checksum mismatch")
+
+    def _discard(self, folder: Path) -> None:
+        if self.mode == "readwrite":
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _checksum(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in FILES:
+        h.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return h.hexdigest()
