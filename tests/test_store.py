@@ -1,0 +1,242 @@
+"""The stage store on disk: keys, atomic entries, reuse across runs and orderings, faults."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from pipeline.runner import key_of
+from pipeline.search import StageResult
+from pipeline.store import StageStore, canonical, main, stage_key
+from tests.conftest import ROOT, TINY, spec_for
+
+DESCRIPTION = {
+    "dataset": {"fingerprint": "abc", "task": "binary"},
+    "frozen": {"optimizer": "adam", "optimizer__learning_rate": 0.001},
+    "stage": {"name": "depth", "grid": {"model__depth": [1, 2]}},
+    "search": {"cv": 2, "metric": "accuracy", "seed": 0},
+    "versions": {"keras": "3.0"},
+}
+
+
+def a_result(**changes) -> StageResult:
+    table = pd.DataFrame({"params": ['{"model__depth": 1}', '{"model__depth": 2}'], "mean_test_score": [0.8, 0.9]})
+    values = dict(stage="depth", tuned=("model__depth",), frozen={"optimizer": "adam"}, winner={"model__depth": 2},
+                  mean_score=0.9, std_score=0.01, candidates=2, fits=4, failed_fits=0, seconds=3.5, cv_results=table)  # fmt: skip
+    return StageResult(**{**values, **changes})
+
+
+def changed(path: str, value) -> dict:
+    description = json.loads(json.dumps(DESCRIPTION))
+    *parents, last = path.split(".")
+    node = description
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return description
+
+
+# --- keys ---------------------------------------------------------------------------
+
+
+def test_key_ignores_dict_order_and_float_spelling():
+    reordered = dict(reversed(list(DESCRIPTION.items())))
+    assert stage_key(reordered) == stage_key(DESCRIPTION)
+    assert stage_key(changed("frozen.optimizer__learning_rate", 1e-3)) == stage_key(DESCRIPTION)
+    assert stage_key(changed("frozen.optimizer__learning_rate", float("0.0010"))) == stage_key(DESCRIPTION)
+    assert canonical({"b": 1, "a": 0.5}) == {"a": {"float": "0.5"}, "b": 1}
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("dataset.fingerprint", "abd"),
+        ("stage.grid", {"model__depth": [1, 2, 3]}),
+        ("frozen.optimizer", "sgd"),
+        ("frozen.optimizer__learning_rate", 0.01),
+        ("search.seed", 1),
+        ("search.cv", 3),
+        ("versions.keras", "3.1"),
+    ],
+)
+def test_key_changes_with_whatever_decides_the_result(path, value):
+    assert stage_key(changed(path, value)) != stage_key(DESCRIPTION)
+
+
+def test_key_ignores_the_stage_display_name():
+    assert key_of(changed("stage.name", "layers")) == key_of(DESCRIPTION)
+
+
+def test_real_config_keys_are_stable_across_equivalent_overrides():
+    a = spec_for("model.params.optimizer__learning_rate=0.001")
+    b = spec_for("model.params.optimizer__learning_rate=1e-3")
+    assert stage_key({"p": a.base_params}) == stage_key({"p": b.base_params})
+
+
+# --- entries ------------------------------------------------------------------------
+
+
+def test_put_then_get_round_trips(tmp_path):
+    store = StageStore(tmp_path)
+    store.put("k1", DESCRIPTION, a_result())
+    got = store.get("k1")
+    assert got.reused and got.winner == {"model__depth": 2} and got.tuned == ("model__depth",)
+    assert got.mean_score == 0.9 and got.seconds == 3.5
+    assert list(got.cv_results["mean_test_score"]) == [0.8, 0.9]
+    files = sorted(p.name for p in (tmp_path / "k1").iterdir())
+    assert files == ["checksum", "cv_results.csv", "description.json", "result.json"]  # no pickles
+
+
+def test_fetch_or_compute_computes_once(tmp_path):
+    store, calls = StageStore(tmp_path), []
+    compute = lambda: calls.append(1) or a_result()  # noqa: E731
+    first = store.fetch_or_compute("k", DESCRIPTION, compute)
+    second = store.fetch_or_compute("k", DESCRIPTION, compute)
+    assert len(calls) == 1 and not first.reused and second.reused
+
+
+@pytest.mark.parametrize("damage", ["truncate_table", "edit_result", "delete_checksum"])
+def test_corrupt_entry_is_reported_and_recomputed(tmp_path, damage):
+    notes = []
+    store = StageStore(tmp_path, report=notes.append)
+    store.put("k", DESCRIPTION, a_result())
+    entry = tmp_path / "k"
+    if damage == "truncate_table":
+        (entry / "cv_results.csv").write_text("params,mean_te")
+    elif damage == "edit_result":
+        (entry / "result.json").write_text((entry / "result.json").read_text().replace('"model__depth": 2', '"model__depth": 4'))
+    else:
+        (entry / "checksum").unlink()
+    result = store.fetch_or_compute("k", DESCRIPTION, lambda: a_result(seconds=1.0))
+    assert not result.reused and result.winner == {"model__depth": 2}
+    assert len(notes) == 1 and "corrupt" in notes[0] and "\n" not in notes[0]
+    assert store.get("k").seconds == 1.0  # the recomputed entry replaced the bad one
+
+
+def test_leftover_temporary_folders_are_ignored_and_cleaned(tmp_path):
+    (tmp_path / ".tmp-k-dead1234").mkdir(parents=True)
+    (tmp_path / ".tmp-k-dead1234" / "result.json").write_text("{")
+    store = StageStore(tmp_path)
+    assert not (tmp_path / ".tmp-k-dead1234").exists()
+    assert store.get("k") is None and list(store.entries()) == []
+
+
+def test_readonly_and_off_modes_never_write(tmp_path):
+    for mode in ("readonly", "off"):
+        store = StageStore(tmp_path / mode, mode)
+        store.fetch_or_compute("k", DESCRIPTION, a_result)
+        assert not (tmp_path / mode / "k").exists()
+    StageStore(tmp_path / "rw").put("k", DESCRIPTION, a_result())
+    assert StageStore(tmp_path / "rw", "readonly").fetch_or_compute("k", DESCRIPTION, a_result).reused
+
+
+# --- reuse in real runs ---------------------------------------------------------------
+
+
+def test_same_command_twice_second_run_fits_nothing(run_tiny, tmp_path):
+    first, shown_first = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
+    second, shown_second = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
+    assert shown_first.done == 8 and not any(r.reused for r in first.stages)
+    assert shown_second.done == 0 and all(r.reused for r in second.stages)
+    assert [r.winner for r in second.stages] == [r.winner for r in first.stages]
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["reused"].all() and (summary["seconds_saved"] > 0).all()
+
+
+def test_orderings_share_their_common_prefix(run_tiny):
+    run_tiny("dataset=iris", "order.stages=[optimizer,activation,depth]")
+    other, shown = run_tiny("dataset=iris", "order.stages=[optimizer,activation,neurons]")
+    assert [r.reused for r in other.stages] == [True, True, False]
+    assert shown.done == 4  # only the neurons stage was fitted
+
+
+def test_changing_only_the_last_grid_reruns_only_the_last_stage(run_tiny):
+    run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
+    again, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "stages.depth.grid.model__depth=[1,3]")
+    assert [r.reused for r in again.stages] == [True, False]
+
+
+def test_downstream_reused_when_an_upstream_grid_picks_the_same_winner(run_tiny):
+    first, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
+    winner = first.stages[0].winner["optimizer"]
+    again, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", f"stages.optimizer.grid.optimizer=[{winner}]")
+    assert [r.reused for r in again.stages] == [False, True]
+
+
+# --- processes: SIGKILL then resume, and a race for one key ----------------------------
+
+SLOW_STAGES = [*TINY, "dataset=breast_cancer", "model.epochs=30", "order.stages=[optimizer,neurons,depth]",
+               "stages.neurons.grid.model__neurons=[4,8,16,32]"]  # fmt: skip
+
+
+def start_cli(*args: str, cwd) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("KERAS_BACKEND", None)
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def stored_entries(store_dir) -> list:
+    return [p for p in store_dir.iterdir() if not p.name.startswith(".")] if store_dir.is_dir() else []
+
+
+def test_sigkill_mid_stage_then_resume(tmp_path):
+    proc = start_cli(*SLOW_STAGES, f"hydra.run.dir={tmp_path / 'killed'}", cwd=tmp_path)
+    deadline = time.time() + 300
+    while len(stored_entries(tmp_path / "stages")) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside stage 2 (8 fits of 30 epochs)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(stored_entries(tmp_path / "stages")) == 1  # stage 1 kept, stage 2 never half-written
+
+    resumed = subprocess.run([sys.executable, "-m", "pipeline", *SLOW_STAGES, f"hydra.run.dir={tmp_path / 'resumed'}"],
+                             cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    summary = pd.read_csv(tmp_path / "resumed" / "summary.csv")
+    assert list(summary["reused"]) == [True, False, False]
+
+    fresh = subprocess.run([sys.executable, "-m", "pipeline", *SLOW_STAGES, "store.mode=off",
+                            f"hydra.run.dir={tmp_path / 'fresh'}"], cwd=tmp_path, capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert fresh.returncode == 0, fresh.stderr
+    uninterrupted = pd.read_csv(tmp_path / "fresh" / "summary.csv")
+    assert list(summary["winner"]) == list(uninterrupted["winner"])
+
+
+def test_two_processes_racing_for_one_key_compute_it_once(tmp_path):
+    args = [*SLOW_STAGES, "order.stages=[neurons]"]
+    racers = [start_cli(*args, f"hydra.run.dir={tmp_path / name}", cwd=tmp_path) for name in ("a", "b")]
+    for proc in racers:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    reused = [bool(pd.read_csv(tmp_path / name / "summary.csv")["reused"][0]) for name in ("a", "b")]
+    assert sorted(reused) == [False, True]
+    assert len(stored_entries(tmp_path / "stages")) == 1
+
+
+# --- python -m pipeline.store -----------------------------------------------------------
+
+
+def test_store_cli_list_show_prune(tmp_path, capsys):
+    store = StageStore(tmp_path)
+    for i, key in enumerate(["aaa111", "bbb222", "ccc333"]):
+        store.put(key, DESCRIPTION, a_result(stage=f"s{i}"))
+        time.sleep(1.1)  # distinct creation times (seconds resolution)
+    assert main(["--dir", str(tmp_path), "list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(s in listing for s in ("aaa111", "s0", "s2", "depth=2", "0.9000"))
+    assert main(["--dir", str(tmp_path), "show", "bbb"]) == 0
+    shown = capsys.readouterr().out
+    assert "bbb222" in shown and "description.json" in shown and "mean_test_score" in shown
+    assert main(["--dir", str(tmp_path), "show", "zzz"]) == 2
+    assert main(["--dir", str(tmp_path), "prune", "--keep-last", "1", "--dry-run"]) == 0
+    assert len(list(store.entries())) == 3
+    assert main(["--dir", str(tmp_path), "prune", "--keep-last", "1"]) == 0
+    assert [e[0] for e in store.entries()] == ["ccc333"]
+    assert main(["--dir", str(tmp_path), "prune", "--older-than", "0"]) == 0
+    assert list(store.entries()) == []
