@@ -83,16 +83,20 @@ class StageProgress:
 
 
 def print_summary(console: Console, summary: pd.DataFrame, metric: str, test_score: float, run_dir: Path) -> None:
+    """The summary table; skipped parameters go below it so the table stays narrow."""
     table = Table(title="Staged search summary", title_justify="left")
-    for column in ("stage", "winner", "score", "fits", "failed", "seconds", "reused", "skipped"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("score", "seconds"))
+    for column in ("stage", "winner", f"cv {metric}", "fits", "failed", "seconds", "reused"):
+        table.add_column(column, overflow="fold", no_wrap=column != "winner")
     for row in summary.itertuples(index=False):
         winner = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(row.winner).items()) or "-"
         table.add_row(
             row.stage, winner, f"{row.mean_score:.4f} ± {row.std_score:.4f}", str(row.fits),
-            str(row.failed_fits), f"{row.seconds:.1f}", "yes" if row.reused else "", row.skipped or "",
+            str(row.failed_fits), f"{row.seconds:.1f}", "yes" if row.reused else "",
         )  # fmt: skip
     console.print(table)
+    for row in summary.itertuples(index=False):
+        if isinstance(row.skipped, str) and row.skipped:
+            console.print(f"[dim]{row.stage}: skipped {row.skipped}[/dim]")
     saved = summary.loc[summary["reused"], "seconds_saved"].sum()
     if saved > 0:
         console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
