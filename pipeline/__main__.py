@@ -1,15 +1,42 @@
-"""``python -m pipeline``: a thin Hydra shell around ``pipeline.app.main``."""
+"""``python -m pipeline``: a thin Hydra shell around ``pipeline.app.main``.
+
+Every failure a user can cause ends here as one line on stderr and a defined exit code
+(2 bad config or data, 130 Ctrl+C, 1 out of resources); ``HYDRA_FULL_ERROR=1`` shows tracebacks.
+"""
+import os
+from pathlib import Path
+
 import hydra
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import config  # noqa: F401  (registers the schema)
+from pipeline import errors
+from pipeline.errors import Interrupted, UserError
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base=None)
+@hydra.main(config_path=CONF_DIR, config_name="config", version_base=None)
 def main(cfg) -> None:
     from pipeline import app
 
     app.main(cfg)
 
 
+def cli() -> None:
+    """Hydra's own errors (override syntax, unknown options) become one line too."""
+    errors.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    try:
+        main()
+    except (HydraException, OmegaConfBaseException) as exc:
+        if errors.show_traceback:
+            raise
+        errors.exit_with(UserError(config.describe_hydra_error(exc)))
+    except KeyboardInterrupt:
+        errors.exit_with(Interrupted("interrupted before the first stage started; nothing was lost"))
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -1,19 +1,18 @@
-"""One run, from a composed config to files and a summary; user errors exit with code 2."""
+"""One run, from a composed config to the run folder and a summary on the terminal."""
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from rich.console import Console
 
-from pipeline import config, report, terminal
-from pipeline.errors import UserError
+from pipeline import config, errors, report, terminal
+from pipeline.errors import Interrupted, PipelineError
 
 
 def main(cfg: DictConfig) -> None:
+    """Validate, run every stage with framework noise sent to the run log, print the summary."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     console = Console()
     try:
@@ -22,10 +21,9 @@ def main(cfg: DictConfig) -> None:
 
         with terminal.stderr_to(run_dir / "pipeline.log"), terminal.StageProgress(console) as display:
             result = runner.run(spec, run_dir, display)
-    except UserError as exc:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+    except PipelineError as error:  # exits here, inside the job, so Hydra adds no lines of its own
+        errors.exit_with(error)
+    except KeyboardInterrupt:
+        errors.exit_with(Interrupted("interrupted before the first stage started; nothing was lost"))
     summary = report.summary_frame(result.stages)
     terminal.print_summary(console, summary, result.metric, result.test_score, run_dir)

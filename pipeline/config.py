@@ -287,3 +287,29 @@ def _plain(node: Any) -> Any:
 
 def _show(value: Any) -> str:
     return str(_plain(value)).replace(" ", "")
+
+
+def describe_hydra_error(exc: Exception) -> str:
+    """Hydra's composition errors (bad override syntax, unknown option or key) as one line."""
+    import re
+
+    text = str(exc)
+    cause = str(exc.__cause__ or "")
+    missing = re.search(r"Could not find '(.+)/([^/']+)'", text)
+    if missing:
+        group, option = missing.groups()
+        options = re.findall(r"^\t(\S+)$", text.split("Config search path")[0], flags=re.M)
+        if options:
+            return f"{group}={option}: unknown option; choose one of {', '.join(options)}"
+        return f"{group}: unknown config group; see python -m pipeline --help"
+    unknown_key = re.search(r"Could not override '(.+?)'", text)
+    if unknown_key:
+        key = unknown_key.group(1)
+        return f"{key}: unknown key; check the spelling (python -m pipeline --cfg job lists every key)"
+    merging = re.search(r"Error merging override (\S+)", text)
+    if merging and cause:
+        return f"{merging.group(1)}: {cause.splitlines()[0]}"
+    if "override_grammar" in text or "no viable alternative" in text or "mismatched input" in text:
+        return f"bad override syntax: {text.splitlines()[0]} (quote overrides that hold brackets or spaces)"
+    lines = [ln.strip() for ln in (text + "\n" + cause).splitlines() if ln.strip() and "full_key" not in ln]
+    return "; ".join(lines[:2])

@@ -166,14 +166,14 @@ def make_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
 
 
 def check_folds(data: Dataset, cv: int) -> None:
-    """Every class needs at least ``cv`` rows in the training part for stratified folds."""
+    """Before the split: each class needs ``cv`` rows for the folds plus one for the test part."""
     if data.task == "regression":
-        if len(data.y) < 2 * cv:
-            raise UserError(f"search.cv={cv}: only {len(data.y)} training rows; lower search.cv")
+        if len(data.y) < 2 * cv + 1:
+            raise UserError(f"search.cv={cv}: only {len(data.y)} rows; lower search.cv or add rows")
         return
     counts = data.y.value_counts()
-    if counts.min() < cv:
+    if counts.min() < cv + 1:
         raise UserError(
-            f"dataset: class {counts.idxmin()!r} has {counts.min()} rows in the training split, "
-            f"fewer than search.cv={cv} folds; lower search.cv or add rows"
+            f"dataset: class '{counts.idxmin()}' has {counts.min()} rows; with search.cv={cv} folds and a test split "
+            f"every class needs at least {cv + 1}; lower search.cv or add rows"
         )

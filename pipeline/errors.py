@@ -1,7 +1,40 @@
-"""Errors the user can fix: shown as one line, exit code 2, never a traceback."""
+"""Errors that end a run with one line and a defined exit code, never a traceback.
+
+``python -m pipeline`` prints ``error: <message>`` and exits with ``exit_code``;
+``HYDRA_FULL_ERROR=1`` shows the traceback instead.
+"""
 
 
-class UserError(Exception):
-    """Bad config or bad data, detected before (or instead of) wasting a fit."""
+class PipelineError(Exception):
+    exit_code = 1
+
+
+class UserError(PipelineError):
+    """Bad config or bad data: fix the named key or file and run again."""
 
     exit_code = 2
+
+
+class ResourceExhausted(PipelineError):
+    """A worker died or memory ran out: the message says what to lower."""
+
+    exit_code = 1
+
+
+class Interrupted(PipelineError):
+    """Ctrl+C: completed stages are stored, the same command resumes."""
+
+    exit_code = 130
+
+
+show_traceback = False  # set by the entry point from HYDRA_FULL_ERROR=1
+
+
+def exit_with(error: PipelineError) -> None:
+    """Print ``error: <message>`` and exit with its code (or raise it, for a traceback)."""
+    import sys
+
+    if show_traceback:
+        raise error
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(error.exit_code)

@@ -18,6 +18,8 @@ from pipeline.data import Dataset, make_preprocessor
 from pipeline.network import build_network
 from pipeline.search import NET
 
+keras.config.disable_interactive_logging()  # Keras' print()s (e.g. "Invalid loss") go to the log
+
 
 
 class _SeededBuild:

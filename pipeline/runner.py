@@ -17,7 +17,7 @@ from sklearn.metrics import get_scorer, get_scorer_names
 from pipeline import data, execution, report, search
 from pipeline.config import RunSpec
 from pipeline.store import StageStore, library_versions, stage_key
-from pipeline.errors import UserError
+from pipeline.errors import Interrupted, UserError
 from pipeline.search import StageResult
 
 
@@ -43,8 +43,8 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     """Run every stage of ``spec`` in order and write the run's files into ``run_dir``."""
     execution.select_backend(spec.keras_backend, spec.compile_cache)
     full = data.load_dataset(spec.dataset)
+    data.check_folds(full, spec.search.cv)
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
-    data.check_folds(train, spec.search.cv)
     metric = _metric(spec.search.scoring, train.task)
 
     from pipeline import model  # imports Keras, now that the backend is chosen
@@ -76,7 +76,14 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
             task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric,
             n_jobs=spec.search.n_jobs, on_fit_done=display.fits_done,
         )  # fmt: skip
-        result = store.fetch_or_compute(key_of(description), description, compute)
+        try:
+            result = store.fetch_or_compute(key_of(description), description, compute)
+        except KeyboardInterrupt:
+            stored = index - 1 if spec.store_mode == "readwrite" else 0
+            kept = f"{stored} completed stage{'s' if stored != 1 else ''} stored"
+            raise Interrupted(
+                f"interrupted in stage {index}/{len(spec.stages)} ({stage.name}); {kept}; run the same command to resume"
+            ) from None
         current.update(result.winner)
         results.append(result)
         report.write_stage(run_dir, index, result)

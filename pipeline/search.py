@@ -18,8 +18,10 @@ import pandas as pd
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
 
+from joblib.externals.loky.process_executor import TerminatedWorkerError
+
 from pipeline import execution
-from pipeline.errors import UserError
+from pipeline.errors import ResourceExhausted, UserError
 
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.model)
 Conditions = Mapping[str, Mapping[str, list]]  # param -> {other param: values it applies for}
@@ -45,7 +47,7 @@ class StageResult:
 
 
 class FitScore:
-    """The chosen metric, or NaN when training diverged (a non-finite loss)."""
+    """The chosen metric, or NaN when training diverged (non-finite loss or weights)."""
 
     def __init__(self, metric: str):
         self.metric = metric
@@ -53,10 +55,17 @@ class FitScore:
     def __call__(self, estimator, X, y) -> float:
         if execution.in_process_done is not None:
             execution.in_process_done(1)
-        loss = np.asarray(estimator[-1].history_.get("loss", []), dtype=float)
-        if loss.size == 0 or not np.all(np.isfinite(loss)):
+        if not trained(estimator[-1]):
             return float("nan")
         return float(get_scorer(self.metric)(estimator, X, y))
+
+
+def trained(net) -> bool:
+    """False when the fit diverged: a non-finite loss (TerminateOnNaN stopped it) or weights."""
+    loss = np.asarray(net.history_.get("loss", []), dtype=float)
+    if loss.size == 0 or not np.all(np.isfinite(loss)):
+        return False
+    return all(np.all(np.isfinite(w)) for w in net.model_.get_weights())
 
 
 class EpochsRun:
@@ -167,7 +176,17 @@ def run_stage(
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, execution.fits_running(n_jobs, on_fit_done):
         warnings.simplefilter("always")
-        search.fit(X, y)
+        try:
+            search.fit(X, y)
+        except ValueError as exc:  # scikit-learn raises when every fit raised
+            if "fits failed" not in str(exc):
+                raise
+            raise StageFailed(stage, candidates * cv, _last_line(str(exc))) from None
+        except (TerminatedWorkerError, MemoryError) as exc:
+            raise ResourceExhausted(
+                f"stage {stage}: a worker ran out of memory or was killed ({_last_line(str(exc)) or type(exc).__name__}); "
+                "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons"
+            ) from None
     seconds = time.perf_counter() - started
     table = results_table(search.cv_results_)
     split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
@@ -175,7 +194,7 @@ def run_stage(
     try:
         best = pick_winner(table)
     except ValueError:
-        cause = _first_fit_error(caught) or "every training loss became NaN (diverged)"
+        cause = _first_fit_error(caught) or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage, failed, cause) from None
     winner = json.loads(table.loc[best, "params"])
     return StageResult(
@@ -205,10 +224,15 @@ class StageFailed(UserError):
 def _first_fit_error(caught: list[warnings.WarningMessage]) -> str | None:
     for w in caught:
         text = str(w.message)
-        if "fit failed" in text.lower() or "fits failed" in text.lower():
-            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-            return lines[-1] if lines else text
+        if "fits failed" in text.lower():
+            return _last_line(text)
     return None
+
+
+def _last_line(text: str) -> str:
+    """The exception line at the bottom of a traceback text."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 def count_candidates(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions) -> int:

@@ -79,9 +79,11 @@ def test_missing_target_column_lists_the_columns(customers_csv):
 
 def test_too_few_rows_per_class_for_the_folds():
     data = load_dataset(DatasetSpec("iris"))
-    small = type(data)(data.name, data.X.iloc[[0, 1, 50, 51, 100]], data.y.iloc[[0, 1, 50, 51, 100]], data.task)
-    with pytest.raises(UserError, match="search.cv=2"):
-        check_folds(small, 2)
+    rows = [0, 1, 2, 50, 51, 52, 100, 101, 102]
+    small = type(data)(data.name, data.X.iloc[rows], data.y.iloc[rows], data.task)
+    check_folds(small, 2)
+    with pytest.raises(UserError, match="class '2' has 2 rows; with search.cv=2 folds"):
+        check_folds(small.__class__(data.name, small.X.iloc[:-1], small.y.iloc[:-1], data.task), 2)
 
 
 def test_file_dataset_needs_a_path_and_a_target(customers_csv):

@@ -1,0 +1,224 @@
+"""The fault catalogue: each case through the real CLI in a subprocess (small data, 1-2 epochs).
+
+Checked every time: the exit code, the one-line message, and what is left in the stage store.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, TINY, run_cli
+
+FAST = [*TINY, "model.epochs=1"]
+
+
+def one_line_error(proc) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def entries(path: Path) -> list[Path]:
+    store = path / "stages"
+    return [p for p in store.iterdir() if not p.name.startswith(".")] if store.is_dir() else []
+
+
+def write(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+# --- 1. bad data: one line each, before any training, exit code 2 -----------------------
+
+
+def bad_data_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    good = pd.DataFrame({"a": range(40), "b": [i % 3 for i in range(40)], "label": ["x", "y"] * 20})
+    (tmp / "empty.csv").write_text("")
+    (tmp / "garbage.parquet").write_bytes(b"\x00\xffnot parquet at all\xfe" * 10)
+    return {
+        "missing file": ([f"dataset.path={tmp / 'nope.csv'}", "dataset.target=label"], "no such file"),
+        "empty file": ([f"dataset.path={tmp / 'empty.csv'}", "dataset.target=label"], "cannot read it"),
+        "unreadable file": ([f"dataset.path={tmp / 'garbage.parquet'}", "dataset.target=label"], "cannot read it"),
+        "target missing": ([f"dataset.path={write(tmp / 'g.csv', good)}", "dataset.target=lable"],
+                           "no such column in"),
+        "class too small": ([f"dataset.path={write(tmp / 's.csv', good.assign(label=['x'] * 38 + ['y'] * 2))}",
+                             "dataset.target=label"], "with search.cv=2 folds and a test split every class needs at least 3"),
+        "text regression target": ([f"dataset.path={tmp / 'g.csv'}", "dataset.target=label", "dataset.task=regression"],
+                                   "is not numeric"),
+        "empty column": ([f"dataset.path={write(tmp / 'e.csv', good.assign(b=None))}", "dataset.target=label"],
+                         "column 'b' is entirely missing"),
+        "constant target": ([f"dataset.path={write(tmp / 'c.csv', good.assign(label='x'))}", "dataset.target=label"],
+                            "is constant"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", ["missing file", "empty file", "unreadable file", "target missing", "class too small",
+             "text regression target", "empty column", "constant target"],
+)  # fmt: skip
+def test_bad_data(tmp_path, case):
+    overrides, expected = bad_data_cases(tmp_path)[case]
+    proc = run_cli(*FAST, "dataset=file", *overrides, cwd=tmp_path)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert line.startswith("error: ") and expected in line
+    assert entries(tmp_path) == []
+
+
+def test_missing_target_lists_the_columns(tmp_path):
+    path = write(tmp_path / "d.csv", pd.DataFrame({"age": [1, 2], "income": [3, 4], "y": [0, 1]}))
+    proc = run_cli("dataset=file", f"dataset.path={path}", "dataset.target=label", cwd=tmp_path)
+    assert proc.returncode == 2 and "columns: age, income, y" in one_line_error(proc)
+
+
+# --- 2. bad config: one line each, exit code 2 ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("search.cv=[1", "bad override syntax"),
+        ("dataset=pima", "dataset=pima: unknown option; choose one of breast_cancer"),
+        ("serach.cv=3", "serach.cv: unknown key"),
+        ("search.cv=three", "search.cv=three: Value 'three'"),
+        ("model.epochs=-1", "model.epochs=-1: must be at least 1"),
+        ("search.cv=1", "search.cv=1: must be at least 2 folds"),
+        ("stages.dropout.grid.model__dropout=[0.5,1.0]", "bad value 1.0; dropout must be a number in [0, 1)"),
+        ("dataset.test_size=0", "dataset.test_size=0.0: must be between 0 and 1"),
+        ("dataset.test_size=1.2", "dataset.test_size=1.2: must be between 0 and 1"),
+    ],
+)
+def test_bad_config(tmp_path, override, expected):
+    proc = run_cli(override, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert expected in one_line_error(proc)
+    assert entries(tmp_path) == []
+
+
+# --- 3-5. training that diverges, a stage where every fit fails, scores all NaN --------------
+
+DIVERGING = [*FAST, "dataset=diabetes", "order.stages=[optimizer,lr_momentum]", "stages.optimizer.grid.optimizer=[adam]"]
+
+
+def test_diverging_fits_are_failed_not_scored_and_the_winner_trained(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli(*DIVERGING, "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,10000.0]",
+                   f"hydra.run.dir={out}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.loc[1, "failed_fits"] == 2  # both folds of lr=1e4
+    assert json.loads(summary.loc[1, "winner"]) == {"optimizer__learning_rate": 0.01}
+    table = pd.read_csv(out / "cv_results" / "02_lr_momentum.csv")
+    assert table.loc[table["param_optimizer__learning_rate"] == 1e4, "mean_test_score"].isna().all()
+
+
+def test_stage_where_every_fit_diverges_stops_with_one_line_and_resumes_after_the_fix(tmp_path):
+    proc = run_cli(*DIVERGING, "stages.lr_momentum.grid.optimizer__learning_rate=[10000.0,1000000.0]",
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "stage lr_momentum: all 4 fits failed" in line and "diverged" in line
+    assert len(entries(tmp_path)) == 1  # the optimizer stage stays stored
+    fixed = run_cli(*DIVERGING, "stages.lr_momentum.grid.optimizer__learning_rate=[0.01]",
+                    f"hydra.run.dir={tmp_path / 'fixed'}", cwd=tmp_path)  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    assert list(pd.read_csv(tmp_path / "fixed" / "summary.csv")["reused"]) == [True, False]
+
+
+def test_stage_where_every_fit_raises_names_the_first_cause(tmp_path):
+    proc = run_cli(*DIVERGING, "+stages.lr_momentum.grid.optimizer__rho=[0.9]", cwd=tmp_path)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "stage lr_momentum: all" in line and "rho" in line  # Adam takes no rho
+    assert len(entries(tmp_path)) == 1
+
+
+# --- 6. a killed worker (what the out-of-memory killer does) -------------------------------
+
+
+def loky_workers(parent: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and "loky" in cmdline and "resource_tracker" not in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("KERAS_BACKEND", None)
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+
+
+SLOW = [*TINY, "model.epochs=40", "dataset=breast_cancer", "order.stages=[optimizer,neurons]",
+        "stages.neurons.grid.model__neurons=[4,8,16,32,64]"]  # fmt: skip
+
+
+def wait_for(condition, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    assert condition(), "timed out"
+
+
+def test_killed_worker_gives_a_hint_not_a_nan(tmp_path):
+    proc = start(*[a for a in SLOW if not a.startswith("search.n_jobs")], "search.n_jobs=2", cwd=tmp_path)
+    wait_for(lambda: len(entries(tmp_path)) == 1)
+    wait_for(lambda: loky_workers(proc.pid))
+    time.sleep(1.0)
+    os.kill(loky_workers(proc.pid)[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    line = one_line_error(subprocess.CompletedProcess([], 1, "", err))
+    assert "stage neurons: a worker ran out of memory or was killed" in line and "search.n_jobs=1" in line
+    assert len(entries(tmp_path)) == 1
+
+
+# --- 7. Ctrl+C ---------------------------------------------------------------------------------
+
+
+def test_ctrl_c_exits_130_names_the_stage_and_the_next_run_resumes(tmp_path):
+    proc = start(*SLOW, cwd=tmp_path)
+    wait_for(lambda: len(entries(tmp_path)) == 1)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    line = one_line_error(subprocess.CompletedProcess([], 130, "", err))
+    assert line == "error: interrupted in stage 2/2 (neurons); 1 completed stage stored; run the same command to resume"
+    assert len(entries(tmp_path)) == 1
+    again = run_cli(*SLOW, f"hydra.run.dir={tmp_path / 'again'}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert list(pd.read_csv(tmp_path / "again" / "summary.csv")["reused"]) == [True, False]
+
+
+# --- 8. determinism ------------------------------------------------------------------------------
+
+
+def test_same_command_in_fresh_processes_gives_the_same_winners_and_scores(tmp_path):
+    args = [a for a in TINY if not a.startswith("search.n_jobs")]
+    args += ["search.n_jobs=2", "dataset=wine", "order.stages=[optimizer,activation,depth]", "store.mode=off"]
+    runs = []
+    for name in ("first", "second"):
+        proc = run_cli(*args, f"hydra.run.dir={tmp_path / name}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(pd.read_csv(tmp_path / name / "summary.csv"))
+    assert list(runs[0]["winner"]) == list(runs[1]["winner"])
+    assert (abs(runs[0]["mean_score"] - runs[1]["mean_score"]) <= 1e-6).all()
+    assert (abs(runs[0]["std_score"] - runs[1]["std_score"]) <= 1e-6).all()
