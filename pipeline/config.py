@@ -17,6 +17,7 @@ from pipeline.data import DatasetSpec
 from pipeline.errors import UserError
 from pipeline.execution import BACKENDS
 from pipeline.network import build_network
+from pipeline.search import SELECTIONS
 
 STORE_MODES = ("readwrite", "readonly", "off")
 
@@ -33,7 +34,7 @@ class DatasetConf:
     test_size: float = 0.2
 
 
-STAGE_KEYS = ("grid", "conditions")  # a stage entry: its grid and the conditions of its parameters
+STAGE_KEYS = ("grid", "conditions", "simpler")  # a stage: its grid, its conditions, what "simpler" means
 
 
 @dataclass
@@ -47,6 +48,8 @@ class SearchConf:
     scoring: str = "auto"
     n_jobs: int = -1
     seed: int = 0
+    select: str = "best"  # best | one_se: the simplest candidate within one standard error of the best
+    passes: int = 1  # run the order again with the new winners until they stop changing
 
 
 @dataclass
@@ -143,6 +146,7 @@ def _integer(v) -> bool:
 class StageSpec:
     name: str
     grid: dict[str, list]
+    simpler: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ class SearchSpec:
     scoring: str
     n_jobs: int
     seed: int
+    select: str = "best"
+    passes: int = 1
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,8 @@ def _build(cfg: DictConfig) -> RunSpec:
     search = cfg.search
     _check(search.cv >= 2, "search.cv", search.cv, "must be at least 2 folds")
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
+    _check(search.select in SELECTIONS, "search.select", search.select, f"choose one of {', '.join(SELECTIONS)}")
+    _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
     m = cfg.model
     _check(m.epochs >= 1, "model.epochs", m.epochs, "must be at least 1")
     _check(m.batch_size >= 1, "model.batch_size", m.batch_size, "must be at least 1")
@@ -239,7 +247,13 @@ def _build(cfg: DictConfig) -> RunSpec:
             tuned_by[param] = name
             grid[param] = _plain(values)
         _check(bool(grid), f"stages.{name}.grid", {}, "is empty; give at least one parameter")
-        stages.append(StageSpec(name, grid))
+        simpler = _plain(entry.get("simpler", {}))
+        for param, rule in simpler.items():
+            key = f"stages.{name}.simpler.{param}"
+            _check(param in grid, key, rule, "names a parameter this stage does not tune")
+            _check(rule in ("ascending", "descending") or isinstance(rule, list), key, rule,
+                   "must be ascending, descending or a list of values, simplest first")  # fmt: skip
+        stages.append(StageSpec(name, grid, simpler))
 
     conditions: dict[str, dict[str, list]] = {}
     for name, stage in cfg.stages.items():
@@ -257,7 +271,7 @@ def _build(cfg: DictConfig) -> RunSpec:
         conditions=conditions,
         base_params=base_params,
         training=TrainingSpec(m.epochs, m.batch_size, early_stopping),
-        search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed),
+        search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed, search.select, search.passes),
         keras_backend=cfg.execution.keras_backend,
         compile_cache=cfg.execution.compile_cache,
         store_dir=cfg.store.dir,

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.search import StageResult
 
 SUMMARY_COLUMNS = (
-    "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
-    "reused", "seconds_saved",
+    "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
+    "reused", "seconds_saved", "ties",
 )  # fmt: skip
 
 
@@ -33,6 +34,7 @@ def write_stage(run_dir: Path, index: int, result: StageResult) -> None:
 def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
     rows = [
         {
+            "pass": r.pass_number,
             "stage": r.stage,
             "tuned": " ".join(r.tuned),
             "winner": json.dumps(r.winner, sort_keys=True),
@@ -45,6 +47,7 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
             "skipped": "; ".join(r.skipped),
             "reused": r.reused,
             "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
+            "ties": json.dumps(list(r.ties), sort_keys=True),
         }
         for r in results
     ]
@@ -61,3 +64,58 @@ def write_run(
 
 def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int) -> Path:
+    """``report.md`` with its charts: summary, one chart per stage, the path, early stopping."""
+    from pipeline import plots
+
+    charts = run_dir / "charts"
+    charts.mkdir(exist_ok=True)
+    lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", "", "## Summary", ""]
+    summary = summary_frame(results).drop(columns=["tuned"])
+    lines += [_markdown_table(summary), ""]
+    plots.path_chart(results, charts / "path.png", metric)
+    lines += ["## Score across stages", "", "![score across stages](charts/path.png)", ""]
+    lines += ["## Stages", ""]
+    for index, result in enumerate(results, start=1):
+        name = f"{index:02d}_{result.stage}.png"
+        if len(result.cv_results):
+            plots.stage_chart(result, charts / name, metric)
+        ties = ", ".join(json.dumps(t) for t in result.ties) or "none"
+        lines += [f"### {index}. {result.stage}" + (f" (pass {result.pass_number})" if result.pass_number > 1 else ""), "",
+                  f"Winner {json.dumps(result.winner)}: {result.mean_score:.4f} ± {result.std_score:.4f}; "
+                  f"tied within one standard error: {ties}.", ""]  # fmt: skip
+        if result.skipped:
+            lines += [f"Skipped: {'; '.join(result.skipped)}.", ""]
+        if len(result.cv_results):
+            lines += [f"![{result.stage}](charts/{name})", ""]
+    plots.epochs_chart(results, charts / "epochs.png", max_epochs)
+    ran = [_epochs(r) for r in results]
+    epochs = np.concatenate(ran) if ran else np.array([])
+    early = int((epochs < max_epochs).sum())
+    lines += ["## Early stopping", "",
+              f"{early} of {epochs.size} fits stopped before the {max_epochs}-epoch limit "
+              f"(median {np.median(epochs) if epochs.size else float('nan'):.0f} epochs run).", "",
+              "![epochs run](charts/epochs.png)", ""]  # fmt: skip
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _epochs(result: StageResult) -> np.ndarray:
+    columns = [c for c in result.cv_results.columns if c.startswith("split") and c.endswith("_test_epochs_run")]
+    return result.cv_results[columns].to_numpy(dtype=float).ravel() if columns else np.array([])
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value).replace("|", "\\|")

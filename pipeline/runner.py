@@ -58,36 +58,43 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
         "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint,
                     "preprocessing": data.PREPROCESSING_VERSION},
         "training": dataclasses.asdict(spec.training),
-        "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed},
+        "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
         "versions": library_versions(spec.keras_backend),
     }  # fmt: skip
     current = dict(spec.base_params)
     results: list[StageResult] = []
-    for index, stage in enumerate(spec.stages, start=1):
-        description = {
-            **common,
-            "stage": {"name": stage.name, "grid": stage.grid, "conditions": spec.conditions},
-            "frozen": search.frozen_inputs(stage.grid, current, spec.conditions),
-        }
-        fits = search.count_candidates(stage.grid, current, spec.conditions) * spec.search.cv
-        display.stage_started(index, len(spec.stages), stage.name, fits)
-        compute = functools.partial(
-            search.run_stage, stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
-            task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric,
-            n_jobs=spec.search.n_jobs, on_fit_done=display.fits_done,
-        )  # fmt: skip
-        try:
-            result = store.fetch_or_compute(key_of(description), description, compute)
-        except KeyboardInterrupt:
-            stored = index - 1 if spec.store_mode == "readwrite" else 0
-            kept = f"{stored} completed stage{'s' if stored != 1 else ''} stored"
-            raise Interrupted(
-                f"interrupted in stage {index}/{len(spec.stages)} ({stage.name}); {kept}; run the same command to resume"
-            ) from None
-        current.update(result.winner)
-        results.append(result)
-        report.write_stage(run_dir, index, result)
-        display.stage_finished(result)
+    total = len(spec.stages) * spec.search.passes
+    for pass_number in range(1, spec.search.passes + 1):
+        before = dict(current)
+        for stage in spec.stages:
+            index = len(results) + 1
+            description = {
+                **common,
+                "stage": {"name": stage.name, "grid": stage.grid, "conditions": spec.conditions, "simpler": stage.simpler},
+                "frozen": search.frozen_inputs(stage.grid, current, spec.conditions),
+            }
+            fits = search.count_candidates(stage.grid, current, spec.conditions) * spec.search.cv
+            display.stage_started(index, total, stage.name, fits)
+            compute = functools.partial(
+                search.run_stage, stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
+                task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric, n_jobs=spec.search.n_jobs,
+                select=spec.search.select, simpler=stage.simpler, on_fit_done=display.fits_done,
+            )  # fmt: skip
+            try:
+                result = store.fetch_or_compute(key_of(description), description, compute)
+            except KeyboardInterrupt:
+                stored = index - 1 if spec.store_mode == "readwrite" else 0
+                kept = f"{stored} completed stage{'s' if stored != 1 else ''} stored"
+                raise Interrupted(
+                    f"interrupted in stage {index}/{total} ({stage.name}); {kept}; run the same command to resume"
+                ) from None
+            result = dataclasses.replace(result, pass_number=pass_number)
+            current.update(result.winner)
+            results.append(result)
+            report.write_stage(run_dir, index, result)
+            display.stage_finished(result)
+        if current == before:  # a whole pass changed no winner: converged
+            break
 
     best_params = search.effective_params(current, spec.conditions)
     final = make_estimator(best_params)
@@ -95,6 +102,7 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     test_score = float(get_scorer(metric)(final, test.X, test.y))
     model.save_network(final, run_dir / "model.keras")
     report.write_run(run_dir, results, best_params, metric, test_score)
+    report.write_report(run_dir, results, metric, test_score, spec.training.epochs)
     return RunResult(tuple(results), best_params, metric, test_score, run_dir)
 
 

@@ -15,16 +15,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib.externals.loky.process_executor import TerminatedWorkerError
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
-
-from joblib.externals.loky.process_executor import TerminatedWorkerError
 
 from pipeline import execution
 from pipeline.errors import ResourceExhausted, UserError
 
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.model)
 Conditions = Mapping[str, Mapping[str, list]]  # param -> {other param: values it applies for}
+Simpler = Mapping[str, Any]  # param -> "ascending" | "descending" | [values, simplest first]
+SELECTIONS = ("best", "one_se")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,10 @@ class StageResult:
     failed_fits: int
     seconds: float
     skipped: tuple[str, ...] = ()
+    ties: tuple[dict[str, Any], ...] = ()  # other candidates within one standard error of the best
     cv_results: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
     reused: bool = False  # read from the stage store instead of computed by this run
+    pass_number: int = 1  # which pass over the order (search.passes) produced it
 
 
 class FitScore:
@@ -134,12 +137,39 @@ def results_table(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
-def pick_winner(table: pd.DataFrame) -> int:
-    """Row of the best finite mean score; ties go to the earlier candidate (grid order)."""
+def pick_winner(table: pd.DataFrame, cv: int = 2, select: str = "best", simpler: Simpler | None = None) -> tuple[int, list[int]]:
+    """The winning row and the rows that tie with it (within one standard error of the best).
+
+    ``best``: the highest finite mean score (ties go to the earlier candidate).
+    ``one_se``: the simplest candidate within one standard error of the best, where the
+    stage's ``simpler`` rules say what simpler means.
+    """
     scores = table["mean_test_score"].to_numpy(dtype=float)
     if not np.isfinite(scores).any():
         raise ValueError("no candidate has a finite score")
-    return int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
+    best = int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
+    standard_error = float(table.loc[best, "std_test_score"]) / np.sqrt(cv)
+    tied = [i for i in range(len(scores)) if np.isfinite(scores[i]) and scores[i] >= scores[best] - standard_error]
+    winner = best
+    if select == "one_se" and simpler:
+        winner = min(tied, key=lambda i: (simplicity(json.loads(table.loc[i, "params"]), simpler), -scores[i], i))
+    return winner, [i for i in tied if i != winner]
+
+
+def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple:
+    """Sort key: smaller is simpler. Rules: ascending, descending, or a list simplest-first."""
+    key = []
+    for param, rule in simpler.items():
+        value = params.get(param)
+        if value is None:  # not searched for this candidate (a condition skipped it): simplest
+            key.append(-np.inf)
+        elif rule == "ascending":
+            key.append(float(value))
+        elif rule == "descending":
+            key.append(-float(value))
+        else:
+            key.append(rule.index(value) if value in rule else len(rule))
+    return tuple(key)
 
 
 def run_stage(
@@ -156,6 +186,8 @@ def run_stage(
     seed: int,
     metric: str,
     n_jobs: int,
+    select: str = "best",
+    simpler: Simpler | None = None,
     on_fit_done: Callable[[int], None] = lambda n: None,
 ) -> StageResult:
     """Search ``grid`` with everything in ``current`` frozen; return the winner and its table."""
@@ -192,7 +224,7 @@ def run_stage(
     split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     try:
-        best = pick_winner(table)
+        best, ties = pick_winner(table, cv, select, simpler)
     except ValueError:
         cause = _first_fit_error(caught) or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage, failed, cause) from None
@@ -209,6 +241,7 @@ def run_stage(
         failed_fits=failed,
         seconds=seconds,
         skipped=tuple(skipped),
+        ties=tuple(json.loads(table.loc[i, "params"]) for i in ties),
         cv_results=table,
     )
 

@@ -103,9 +103,9 @@ class StageStore:
             self.report(f"stage store: entry {key[:12]} is corrupt ({exc}); recomputing it")
             self._discard(folder)
             return None
-        fields = {f.name for f in dataclasses.fields(StageResult)} - {"cv_results", "reused"}
+        fields = {f.name for f in dataclasses.fields(StageResult)} - {"cv_results", "reused", "pass_number"}
         values = {k: result[k] for k in fields}
-        values["tuned"], values["skipped"] = tuple(values["tuned"]), tuple(values["skipped"])
+        values = {k: tuple(v) if k in ("tuned", "skipped", "ties") else v for k, v in values.items()}
         return StageResult(**values, cv_results=table, reused=True)
 
     def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
@@ -113,7 +113,7 @@ class StageStore:
         tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("cv_results", "reused")}
+            record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("cv_results", "reused", "pass_number")}
             record["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
             (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))

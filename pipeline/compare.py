@@ -1,0 +1,189 @@
+"""Compare finished runs (orderings, selections, …) over seeds, and say if the gap is noise.
+
+Runs that differ only in ``search.seed`` form one group (one configuration). Groups are
+ranked by their final CV score; the top two are compared with a corrected paired t-test
+over seeds × folds (same seed, same folds), so the statement is about the user's data.
+Used by the multirun callback (``comparison.*`` in the sweep folder) and by
+``python -m pipeline.compare FOLDER...``. Reads only the run folders' tables and JSON.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from scipy import stats
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Run:
+    folder: Path
+    label: str
+    seed: int
+    stages: str
+    metric: str
+    final_cv: float
+    final_std: float
+    fold_scores: np.ndarray  # the final winner's score on each CV fold
+    test: float
+    fits: int
+    seconds: float
+    winners: str
+
+
+def load_run(folder: Path) -> Run:
+    summary = pd.read_csv(folder / "summary.csv")
+    test = json.loads((folder / "test_score.json").read_text())
+    overrides = _yaml(folder / ".hydra" / "overrides.yaml") or []
+    config = _yaml(folder / ".hydra" / "config.yaml") or {}
+    label = " ".join(o for o in overrides if not o.startswith(("search.seed=", "hydra.")))
+    last = summary.iloc[-1]
+    cv_files = sorted((folder / "cv_results").glob("*.csv"))
+    table = pd.read_csv(cv_files[-1])
+    winner = json.dumps(json.loads(last["winner"]), sort_keys=True)
+    row = table[[json.dumps(json.loads(p), sort_keys=True) == winner for p in table["params"]]].iloc[0]
+    folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
+    return Run(
+        folder=folder,
+        label=label,
+        seed=int(config.get("search", {}).get("seed", 0)),
+        stages=" → ".join(summary["stage"]),
+        metric=test["metric"],
+        final_cv=float(last["mean_score"]),
+        final_std=float(last["std_score"]),
+        fold_scores=folds,
+        test=float(test["value"]),
+        fits=int(summary["fits"].sum()),
+        seconds=float(summary["seconds"].sum()),
+        winners=(folder / "best_params.json").read_text().strip(),
+    )
+
+
+def find_runs(folders: list[Path]) -> list[Run]:
+    """Run folders given directly, or found one level down (a sweep folder)."""
+    runs = []
+    for folder in folders:
+        candidates = [folder] if (folder / "summary.csv").is_file() else sorted(p for p in folder.iterdir() if p.is_dir())
+        runs += [load_run(c) for c in candidates if (c / "summary.csv").is_file() and (c / "test_score.json").is_file()]
+    common = set.intersection(*(set(r.label.split()) for r in runs)) if runs else set()
+    return [replace(r, label=" ".join(o for o in r.label.split() if o not in common) or "(defaults)") for r in runs]
+
+
+def comparison_table(runs: list[Run]) -> pd.DataFrame:
+    rows = []
+    for label in dict.fromkeys(r.label for r in runs):
+        group = [r for r in runs if r.label == label]
+        cv = np.array([r.final_cv for r in group])
+        test = np.array([r.test for r in group])
+        winners = pd.Series([r.winners for r in group]).value_counts()
+        rows.append({
+            "label": label, "stages": group[0].stages, "seeds": len(group),
+            "cv_mean": cv.mean(), "cv_spread": cv.std(), "test_mean": test.mean(), "test_spread": test.std(),
+            "fits": float(np.mean([r.fits for r in group])), "seconds": float(np.mean([r.seconds for r in group])),
+            "winners": json.dumps(json.loads(winners.index[0]), sort_keys=True),
+            "winner_share": f"{winners.iloc[0]}/{len(group)}",
+        })  # fmt: skip
+    table = pd.DataFrame(rows).sort_values("cv_mean", ascending=False, kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table
+
+
+def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
+    """Does the leader beat the runner-up by more than the noise? Paired over seeds × folds."""
+    if len(table) < 2:
+        return "Only one configuration was run: nothing to compare."
+    first, second = table["label"][0], table["label"][1]
+    by_seed = {label: {r.seed: r for r in runs if r.label == label} for label in (first, second)}
+    seeds = sorted(set(by_seed[first]) & set(by_seed[second]))
+    diffs = [by_seed[first][s].fold_scores - by_seed[second][s].fold_scores for s in seeds]
+    if not diffs:
+        return f"{first} and {second} share no seed: run both with the same search.seed values to compare them."
+    d = np.concatenate(diffs)
+    metric = runs[0].metric
+    folds = len(diffs[0])
+    # Nadeau & Bengio's correction: CV folds overlap, so the plain paired t-test is over-confident.
+    variance = d.var(ddof=1) * (1 / d.size + 1 / max(folds - 1, 1)) if d.size > 1 else 0.0
+    if variance > 0:
+        t = d.mean() / np.sqrt(variance)
+        p = float(2 * stats.t.sf(abs(t), df=d.size - 1))
+    else:
+        p = 1.0 if d.mean() == 0 else 0.0
+    verdict = "exceeds the noise" if p < ALPHA else "is within the noise"
+    text = (
+        f"{first} ranks first, {second} second: mean difference in final CV {metric} {d.mean():+.4f} over "
+        f"{d.size} paired scores ({len(seeds)} seed(s) × {folds} folds); corrected paired t-test p = {p:.3f}, "
+        f"so the difference {verdict} (α = {ALPHA})."
+    )
+    tests = np.array([by_seed[first][s].test - by_seed[second][s].test for s in seeds])
+    return text + f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
+
+
+def write_comparison(out: Path, runs: list[Run]) -> pd.DataFrame:
+    from pipeline import plots
+
+    table = comparison_table(runs)
+    statement = noise_statement(runs, table)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "comparison.csv", index=False)
+    plots.comparison_chart(table, out / "comparison.png", runs[0].metric)
+    (out / "comparison.md").write_text(
+        f"# Comparison of {len(runs)} runs\n\n{_markdown(table)}\n\n{statement}\n\n![comparison](comparison.png)\n"
+    )
+    return table
+
+
+class CompareOnMultirunEnd(Callback):
+    """Hydra callback: when a multirun ends, write the comparison into its sweep folder."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        runs = find_runs([sweep]) if sweep.is_dir() else []
+        if runs:
+            table = write_comparison(sweep, runs)
+            print(f"comparison of {len(runs)} runs ({len(table)} configurations): {sweep / 'comparison.md'}")
+            print(noise_statement(runs, table))
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + " --- |" * len(table.columns)]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="run folders, or sweep folders holding them")
+    parser.add_argument("--out", type=Path, help="where to write comparison.* (default: the first folder)")
+    args = parser.parse_args(argv)
+    missing = [f for f in args.folders if not f.is_dir()]
+    if missing:
+        print(f"error: {missing[0]}: no such folder", file=sys.stderr)
+        return 2
+    runs = find_runs(args.folders)
+    if not runs:
+        print(f"error: no finished runs (summary.csv and test_score.json) in {', '.join(map(str, args.folders))}", file=sys.stderr)
+        return 2
+    table = write_comparison(args.out or args.folders[0], runs)
+    print(table.drop(columns=["winners"]).to_string(index=False))
+    print(noise_statement(runs, table))
+    print(f"written: {(args.out or args.folders[0]) / 'comparison.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

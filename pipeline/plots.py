@@ -1,0 +1,115 @@
+"""PNG charts (matplotlib, no display needed): one per stage, the path across stages,
+epochs run under early stopping, and the comparison of orderings.
+
+Reads only tables; every chart has a title, labelled axes with units, and a legend.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.search import StageResult  # noqa: E402
+
+WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
+
+
+def candidate_label(params_json: str) -> str:
+    params = json.loads(params_json)
+    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items()) or "(base)"
+
+
+def stage_chart(result: StageResult, path: Path, metric: str) -> None:
+    """Mean CV score ± fold std per candidate; winner and one-standard-error ties marked."""
+    table = result.cv_results
+    labels = [candidate_label(p) for p in table["params"]]
+    winner = json.dumps(result.winner, sort_keys=True)
+    ties = {json.dumps(t, sort_keys=True) for t in result.ties}
+    colours = []
+    for params, score in zip(table["params"], table["mean_test_score"]):
+        canonical = json.dumps(json.loads(params), sort_keys=True)
+        colours.append(FAILED if not np.isfinite(score) else WINNER if canonical == winner else TIE if canonical in ties else OTHER)
+    y = np.arange(len(table))
+    means = table["mean_test_score"].to_numpy(dtype=float)
+    stds = table["std_test_score"].to_numpy(dtype=float)
+    folds = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.4 * len(table)), layout="constrained")
+    for yi, m, sd, colour in zip(y, means, stds, colours):
+        if np.isfinite(m):
+            ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7)
+    finite = means[np.isfinite(means)]
+    for yi, m in zip(y, means):
+        if not np.isfinite(m):
+            ax.text(finite.min() if finite.size else 0, yi, "failed (diverged or raised)", va="center", color=FAILED, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(f"mean CV {metric} over {folds} folds (error bars: ± std over folds)")
+    ax.set_title(f"Stage {result.stage}: {len(table)} candidates")
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
+    fig.legend(handles, ["winner", "within 1 SE of the best (tie)", "other", "failed"], loc="outside lower center",
+               ncols=4, fontsize=8, frameon=False)  # fmt: skip
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def path_chart(results: Sequence[StageResult], path: Path, metric: str) -> None:
+    """The winner's CV score after each stage, with its fold spread."""
+    names = [f"{r.stage}" + (f" (pass {r.pass_number})" if r.pass_number > 1 else "") for r in results]
+    means = np.array([r.mean_score for r in results], dtype=float)
+    stds = np.array([r.std_score for r in results], dtype=float)
+    x = np.arange(len(results))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    ax.plot(x, means, marker="o", color=WINNER, label="winner's mean CV score")
+    ax.fill_between(x, means - stds, means + stds, color=TIE, alpha=0.4, label="± std over folds")
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_xlabel("stage (in the order run)")
+    ax.set_ylabel(f"mean CV {metric}")
+    ax.set_title("Score across stages")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def epochs_chart(results: Sequence[StageResult], path: Path, max_epochs: int) -> None:
+    """Epochs each fit actually ran, per stage: below the limit means early stopping fired."""
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    for x, result in enumerate(results):
+        table = result.cv_results
+        columns = [c for c in table.columns if c.startswith("split") and c.endswith("_test_epochs_run")]
+        values = table[columns].to_numpy(dtype=float).ravel() if columns else np.array([])
+        jitter = np.random.default_rng(x).uniform(-0.15, 0.15, values.size)
+        ax.scatter(x + jitter, values, s=12, alpha=0.6, color=WINNER)
+    ax.axhline(max_epochs, color=FAILED, linestyle="--", label=f"limit: model.epochs={max_epochs}")
+    ax.set_xticks(range(len(results)), [r.stage for r in results], rotation=30, ha="right", fontsize=8)
+    ax.set_xlabel("stage")
+    ax.set_ylabel("epochs run per fit")
+    ax.set_ylim(0, max_epochs * 1.1)
+    ax.set_title("Early stopping at work: epochs each fit ran")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def comparison_chart(table: pd.DataFrame, path: Path, metric: str) -> None:
+    """Per configuration: final CV score (mean ± spread over seeds) and held-out test score."""
+    y = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.6 * len(table)), layout="constrained")
+    ax.errorbar(table["cv_mean"], y - 0.1, xerr=table["cv_spread"], fmt="o", color=WINNER, capsize=4,
+                label="final CV score (mean ± std over seeds)")  # fmt: skip
+    ax.errorbar(table["test_mean"], y + 0.1, xerr=table["test_spread"], fmt="s", color="#2166ac", capsize=4,
+                label="held-out test score (mean ± std over seeds)")  # fmt: skip
+    ax.set_yticks(y, [f"#{r} {label}" for r, label in zip(table["rank"], table["label"])], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(metric)
+    ax.set_title(f"Configurations compared over {int(table['seeds'].max())} seed(s), ranked by final CV score")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
