@@ -20,6 +20,7 @@ from pipeline.network import build_network
 from pipeline.search import SELECTIONS
 
 STORE_MODES = ("readwrite", "readonly", "off")
+STRATEGIES = ("staged", "exhaustive", "random")
 
 # --- Hydra schema: typos and wrong types in YAML or overrides fail loudly -------------
 
@@ -50,6 +51,8 @@ class SearchConf:
     seed: int = 0
     select: str = "best"  # best | one_se: the simplest candidate within one standard error of the best
     passes: int = 1  # run the order again with the new winners until they stop changing
+    strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
+    budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
 
 
 @dataclass
@@ -166,6 +169,8 @@ class SearchSpec:
     seed: int
     select: str = "best"
     passes: int = 1
+    strategy: str = "staged"
+    budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,8 @@ def _build(cfg: DictConfig) -> RunSpec:
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
     _check(search.select in SELECTIONS, "search.select", search.select, f"choose one of {', '.join(SELECTIONS)}")
     _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
+    _check(search.strategy in STRATEGIES, "search.strategy", search.strategy, f"choose one of {', '.join(STRATEGIES)}")
+    _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
     m = cfg.model
     _check(m.epochs >= 1, "model.epochs", m.epochs, "must be at least 1")
     _check(m.batch_size >= 1, "model.batch_size", m.batch_size, "must be at least 1")
@@ -271,7 +278,8 @@ def _build(cfg: DictConfig) -> RunSpec:
         conditions=conditions,
         base_params=base_params,
         training=TrainingSpec(m.epochs, m.batch_size, early_stopping),
-        search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed, search.select, search.passes),
+        search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed, search.select, search.passes,
+                          search.strategy, search.budget),  # fmt: skip
         keras_backend=cfg.execution.keras_backend,
         compile_cache=cfg.execution.compile_cache,
         store_dir=cfg.store.dir,

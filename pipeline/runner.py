@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any, Protocol
 from sklearn.metrics import get_scorer, get_scorer_names
 
 from pipeline import data, execution, report, search
-from pipeline.config import RunSpec
-from pipeline.store import StageStore, library_versions, stage_key
+from pipeline.config import RunSpec, StageSpec
+from pipeline.store import FinalModel, StageStore, library_versions, stage_key
 from pipeline.errors import Interrupted, UserError
 from pipeline.search import StageResult
 
@@ -47,11 +48,11 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
     metric = _metric(spec.search.scoring, train.task)
 
-    from pipeline import model  # imports Keras, now that the backend is chosen
+    def make_estimator(params: dict[str, Any]):
+        from pipeline import model  # imports Keras (backend chosen above), only if something is fitted
 
-    make_estimator: Callable[[dict[str, Any]], Any] = functools.partial(
-        model.make_estimator, train, training=spec.training, seed=spec.search.seed
-    )
+        return model.make_estimator(train, params, training=spec.training, seed=spec.search.seed)
+
     store = StageStore(spec.store_dir, spec.store_mode, report=display.note)
     common = {
         "format": "stage/1",
@@ -63,22 +64,24 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     }  # fmt: skip
     current = dict(spec.base_params)
     results: list[StageResult] = []
-    total = len(spec.stages) * spec.search.passes
+    stages, budget = plan(spec)
+    total = len(stages) * spec.search.passes
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
-        for stage in spec.stages:
+        for stage in stages:
             index = len(results) + 1
             description = {
                 **common,
-                "stage": {"name": stage.name, "grid": stage.grid, "conditions": spec.conditions, "simpler": stage.simpler},
+                "stage": {"name": stage.name, "grid": stage.grid, "conditions": spec.conditions, "simpler": stage.simpler,
+                          "budget": budget},  # fmt: skip
                 "frozen": search.frozen_inputs(stage.grid, current, spec.conditions),
             }
-            fits = search.count_candidates(stage.grid, current, spec.conditions) * spec.search.cv
+            fits = search.count_candidates(stage.grid, current, spec.conditions, budget) * spec.search.cv
             display.stage_started(index, total, stage.name, fits)
             compute = functools.partial(
                 search.run_stage, stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
                 task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric, n_jobs=spec.search.n_jobs,
-                select=spec.search.select, simpler=stage.simpler, on_fit_done=display.fits_done,
+                select=spec.search.select, simpler=stage.simpler, budget=budget, on_fit_done=display.fits_done,
             )  # fmt: skip
             try:
                 result = store.fetch_or_compute(key_of(description), description, compute)
@@ -97,13 +100,41 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
             break
 
     best_params = search.effective_params(current, spec.conditions)
-    final = make_estimator(best_params)
-    final.fit(train.X, train.y)
-    test_score = float(get_scorer(metric)(final, test.X, test.y))
-    model.save_network(final, run_dir / "model.keras")
+    final_description = {**common, "stage": {"name": "final refit"}, "frozen": best_params,
+                         "test": {"fingerprint": test.fingerprint}}  # fmt: skip
+
+    def refit() -> FinalModel:
+        from pipeline import model
+
+        final = make_estimator(best_params)
+        final.fit(train.X, train.y)
+        model.save_network(final, run_dir / "model.keras")
+        return FinalModel(metric, float(get_scorer(metric)(final, test.X, test.y)), run_dir / "model.keras")
+
+    final = store.fetch_or_compute_final(key_of(final_description), final_description, refit)
+    if final.reused:
+        shutil.copyfile(final.model_path, run_dir / "model.keras")
+    test_score = final.test_score
     report.write_run(run_dir, results, best_params, metric, test_score)
     report.write_report(run_dir, results, metric, test_score, spec.training.epochs)
     return RunResult(tuple(results), best_params, metric, test_score, run_dir)
+
+
+def plan(spec: RunSpec) -> tuple[list[StageSpec], int | None]:
+    """The stages to run and the random budget: staged as configured, or one joint search.
+
+    ``exhaustive`` and ``random`` search the joint grid of the chosen stages in one stage (the
+    baselines the staged search is measured against); ``random`` samples ``search.budget``
+    candidates, by default as many as the staged search would fit from the base values.
+    """
+    if spec.search.strategy == "staged":
+        return list(spec.stages), None
+    joint = StageSpec(spec.search.strategy, {k: v for s in spec.stages for k, v in s.grid.items()},
+                      {k: v for s in spec.stages for k, v in s.simpler.items()})  # fmt: skip
+    if spec.search.strategy == "exhaustive":
+        return [joint], None
+    staged = sum(search.count_candidates(s.grid, spec.base_params, spec.conditions) for s in spec.stages)
+    return [joint], spec.search.budget or staged
 
 
 def key_of(description: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, RandomizedSearchCV, StratifiedKFold
 
 from pipeline import execution
 from pipeline.errors import ResourceExhausted, UserError
@@ -188,23 +188,30 @@ def run_stage(
     n_jobs: int,
     select: str = "best",
     simpler: Simpler | None = None,
+    budget: int | None = None,
     on_fit_done: Callable[[int], None] = lambda n: None,
 ) -> StageResult:
-    """Search ``grid`` with everything in ``current`` frozen; return the winner and its table."""
+    """Search ``grid`` with everything in ``current`` frozen; return the winner and its table.
+
+    With ``budget`` the search samples that many candidates (RandomizedSearchCV) instead of all.
+    """
     grids, base, skipped = candidate_grids(grid, current, conditions)
-    candidates = len(ParameterGrid(grids))
+    candidates = count_candidates(grid, current, conditions, budget)
     tuned = tuple(grid)
-    if grids == [{}]:  # every tuned parameter was skipped by its condition
+    if candidates == 0:  # every tuned parameter was skipped by its condition
         return StageResult(stage, tuned, frozen_inputs(grid, current, conditions), {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped))
-    search = GridSearchCV(
-        make_estimator(base),
-        [_routed(g) for g in grids],
+    common = dict(
         scoring={"score": FitScore(metric), "epochs_run": EpochsRun()},
         refit=False,
         cv=folds(task, cv, seed),
         n_jobs=n_jobs,
         error_score=np.nan,
     )
+    routed = [_routed(g) for g in grids]
+    if budget is None:
+        search = GridSearchCV(make_estimator(base), routed, **common)
+    else:
+        search = RandomizedSearchCV(make_estimator(base), routed, n_iter=candidates, random_state=seed, **common)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, execution.fits_running(n_jobs, on_fit_done):
         warnings.simplefilter("always")
@@ -268,10 +275,13 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def count_candidates(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions) -> int:
+def count_candidates(
+    grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions, budget: int | None = None
+) -> int:
     """Candidates the stage will fit (0 when conditions skip every tuned parameter)."""
     grids, _, _ = candidate_grids(grid, current, conditions)
-    return 0 if grids == [{}] else len(ParameterGrid(grids))
+    total = 0 if grids == [{}] else len(ParameterGrid(grids))
+    return total if budget is None else min(budget, total)
 
 
 def frozen_inputs(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions = {}) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Layout (one folder per key, nothing pickled, so a shared store is safe to read):
     stages/<key>/description.json   everything that decided the result (the key's input)
     stages/<key>/result.json        winner, scores, timings, skipped parameters
     stages/<key>/cv_results.csv     the stage's full cv_results table
+    stages/<key>/model.keras        (final-refit entries only) the refit network, Keras' own format
     stages/<key>/checksum           sha256 of the three files above
     stages/.locks/<key>.lock        one lock per key: a stage is computed once at a time
     stages/.tmp-<key>-<id>/         an entry being written; renamed into place when complete
@@ -23,6 +24,7 @@ import math
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
@@ -36,7 +38,7 @@ from pipeline.errors import UserError
 from pipeline.search import StageResult
 
 FORMAT = 1  # bump when the entry layout or the meaning of a key changes
-FILES = ("description.json", "result.json", "cv_results.csv")
+REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 log = logging.getLogger(__name__)
 
 
@@ -77,50 +79,59 @@ class StageStore:
             self.clean_leftovers()
 
     def fetch_or_compute(self, key: str, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
-        """The stored result (``reused=True``), or ``compute()``'s, stored before it is returned."""
+        """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned."""
+        return self._cached(key, description, compute, _read_stage, _write_stage)
+
+    def fetch_or_compute_final(
+        self, key: str, description: dict[str, Any], compute: Callable[[], FinalModel]
+    ) -> FinalModel:
+        """The final refit (its ``model.keras`` and test score), stored like a stage."""
+        return self._cached(key, description, compute, _read_final, _write_final)
+
+    def get(self, key: str) -> StageResult | None:
+        return self._read(key, _read_stage)
+
+    def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
+        self._write(key, description, result, _write_stage)
+
+    def _cached(self, key, description, compute, read, write):
         if self.mode == "off":
             return compute()
-        stored = self.get(key)
+        stored = self._read(key, read)
         if stored is not None or self.mode == "readonly":
             return stored if stored is not None else compute()
         with self._lock(key):
-            stored = self.get(key)  # another process may have finished it while we waited
+            stored = self._read(key, read)  # another process may have finished it while we waited
             if stored is not None:
                 return stored
-            result = compute()
-            self.put(key, description, result)
-            return result
+            value = compute()
+            self._write(key, description, value, write)
+            return value
 
-    def get(self, key: str) -> StageResult | None:
+    def _read(self, key: str, read):
         folder = self.root / key
         if not folder.is_dir():
             return None
         try:
             self._verify(folder)
-            result = json.loads((folder / "result.json").read_text())
-            table = pd.read_csv(folder / "cv_results.csv")
+            return read(folder)
         except (OSError, ValueError, KeyError) as exc:
             self.report(f"stage store: entry {key[:12]} is corrupt ({exc}); recomputing it")
             self._discard(folder)
             return None
-        fields = {f.name for f in dataclasses.fields(StageResult)} - {"cv_results", "reused", "pass_number"}
-        values = {k: result[k] for k in fields}
-        values = {k: tuple(v) if k in ("tuned", "skipped", "ties") else v for k, v in values.items()}
-        return StageResult(**values, cv_results=table, reused=True)
 
-    def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
+    def _write(self, key: str, description: dict[str, Any], value, write) -> None:
         """Write into a temporary folder, then rename: an entry is complete or absent."""
         tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("cv_results", "reused", "pass_number")}
+            record = write(tmp, value)
             record["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
             (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-            result.cv_results.to_csv(tmp / "cv_results.csv", index=False)
             (tmp / "checksum").write_text(_checksum(tmp) + "\n")
-            for name in (*FILES, "checksum"):
-                with open(tmp / name, "rb") as f:
+            for path in tmp.iterdir():
+                with open(path, "rb") as f:
                     os.fsync(f.fileno())
             os.rename(tmp, self.root / key)
         except OSError:
@@ -187,10 +198,51 @@ class StageStore:
 
 
 def _checksum(folder: Path) -> str:
+    """sha256 over every file of the entry (names and contents), the checksum file aside."""
+    names = sorted(p.name for p in folder.iterdir() if p.name != "checksum")
+    missing = [n for n in REQUIRED if n not in names]
+    if missing:
+        raise ValueError(f"{missing[0]} is missing")
     h = hashlib.sha256()
-    for name in FILES:
+    for name in names:
         h.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FinalModel:
+    """The final refit: where its network is saved and how it scored on the test split."""
+
+    metric: str
+    test_score: float
+    model_path: Path
+    reused: bool = False
+
+
+_NOT_STORED = ("cv_results", "reused", "pass_number")
+
+
+def _read_stage(folder: Path) -> StageResult:
+    record = json.loads((folder / "result.json").read_text())
+    table = pd.read_csv(folder / "cv_results.csv")
+    fields = {f.name for f in dataclasses.fields(StageResult)} - set(_NOT_STORED)
+    values = {k: tuple(record[k]) if k in ("tuned", "skipped", "ties") else record[k] for k in fields}
+    return StageResult(**values, cv_results=table, reused=True)
+
+
+def _write_stage(folder: Path, result: StageResult) -> dict[str, Any]:
+    result.cv_results.to_csv(folder / "cv_results.csv", index=False)
+    return {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in _NOT_STORED}
+
+
+def _read_final(folder: Path) -> FinalModel:
+    record = json.loads((folder / "result.json").read_text())
+    return FinalModel(record["metric"], record["test_score"], folder / "model.keras", reused=True)
+
+
+def _write_final(folder: Path, final: FinalModel) -> dict[str, Any]:
+    shutil.copyfile(final.model_path, folder / "model.keras")
+    return {"stage": "final", "metric": final.metric, "test_score": final.test_score}
 
 
 # --- python -m pipeline.store: look inside the store -------------------------------------
@@ -211,7 +263,7 @@ def _list(store: StageStore, console) -> None:
         table.add_row(
             key[:12], result.get("stage", "?"), f"{dataset.get('name', '?')} ({dataset.get('fingerprint', '')[:8]})",
             _short(description.get("frozen", {})), _short(result.get("winner", {})),
-            f"{result.get('mean_score', float('nan')):.4f}", result.get("created", "")[:16].replace("T", " "),
+            f"{result.get('mean_score', result.get('test_score', float('nan'))):.4f}", result.get("created", "")[:16].replace("T", " "),
             f"{size / 1024:.1f} KiB",
         )  # fmt: skip
     console.print(table)
@@ -224,6 +276,8 @@ def _show(store: StageStore, prefix: str, console) -> None:
     for name in ("description.json", "result.json"):
         console.print(f"[bold]{name}[/bold]")
         console.print_json((folder / name).read_text())
+    if not (folder / "cv_results.csv").is_file():
+        return
     table = pd.read_csv(folder / "cv_results.csv")
     columns = [c for c in table.columns if c in ("params", "mean_test_score", "std_test_score", "mean_test_epochs_run")]
     console.print("[bold]cv_results.csv[/bold]")

@@ -216,7 +216,8 @@ def test_two_processes_racing_for_one_key_compute_it_once(tmp_path):
         assert proc.returncode == 0, err
     reused = [bool(pd.read_csv(tmp_path / name / "summary.csv")["reused"][0]) for name in ("a", "b")]
     assert sorted(reused) == [False, True]
-    assert len(stored_entries(tmp_path / "stages")) == 1
+    kinds = sorted(json.loads((e / "result.json").read_text())["stage"] for e in stored_entries(tmp_path / "stages"))
+    assert kinds == ["final", "neurons"]  # one stage entry, one final-refit entry: each computed once
 
 
 # --- python -m pipeline.store -----------------------------------------------------------
@@ -240,3 +241,19 @@ def test_store_cli_list_show_prune(tmp_path, capsys):
     assert [e[0] for e in store.entries()] == ["ccc333"]
     assert main(["--dir", str(tmp_path), "prune", "--older-than", "0"]) == 0
     assert list(store.entries()) == []
+
+
+def test_warm_rerun_reuses_the_final_refit_without_importing_keras(tmp_path):
+    args = [*TINY, "dataset=iris", "order.stages=[depth]"]
+    first = subprocess.run([sys.executable, "-m", "pipeline", *args, f"hydra.run.dir={tmp_path / 'a'}"], cwd=tmp_path,
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPROFILEIMPORTTIME": "1"}
+    second = subprocess.run([sys.executable, "-m", "pipeline", *args, f"hydra.run.dir={tmp_path / 'b'}"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env)  # fmt: skip
+    assert second.returncode == 0
+    log = (tmp_path / "b" / "pipeline.log").read_text()
+    assert "| matplotlib" in log  # import-time lines of the run went to the run log...
+    assert "| keras" not in log and "| tensorflow" not in log  # ...and Keras was never imported
+    assert (tmp_path / "b" / "model.keras").read_bytes() == (tmp_path / "a" / "model.keras").read_bytes()
+    assert json.loads((tmp_path / "b" / "test_score.json").read_text()) == json.loads((tmp_path / "a" / "test_score.json").read_text())

@@ -1,0 +1,233 @@
+"""Benchmark harness: every figure is a ratio of two things measured side by side in one run.
+
+    python benchmarks/run.py                 # all sections (about 10 minutes on 2 cores)
+    python benchmarks/run.py --only per_fit startup
+
+Prints a table and appends JSON lines to benchmarks/results/<date>.jsonl. The targets are
+those of the performance issue; the harness reports them, it never asserts timings in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def pima_like(path: Path) -> Path:
+    """The column's data shape: 768 rows, 8 numeric columns, a binary Outcome (synthetic)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    m = 768
+    X = np.column_stack([rng.poisson(3.8, m), rng.normal(120, 32, m).clip(0), rng.normal(69, 19, m).clip(0),
+                         rng.normal(20, 16, m).clip(0), rng.gamma(1, 80, m), rng.normal(32, 8, m).clip(0),
+                         rng.gamma(2, 0.24, m), rng.integers(21, 81, m)])  # fmt: skip
+    logit = -8.4 + 0.12 * X[:, 0] + 0.035 * X[:, 1] + 0.09 * X[:, 5] + 0.9 * X[:, 6] + 0.015 * X[:, 7]
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    frame["Outcome"] = (rng.random(m) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame.to_csv(path, index=False)
+    return path
+
+
+# --- per fit: this project's estimator vs the column's plain scikeras + TensorFlow ----------
+
+PER_FIT = r'''
+import os, sys, time, json
+mode, path, fits = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import pandas as pd
+frame = pd.read_csv(path); X, y = frame.drop(columns="Outcome").iloc[:614], frame["Outcome"].iloc[:614]
+if mode == "column":
+    os.environ["KERAS_BACKEND"] = "tensorflow"; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import keras
+    from scikeras.wrappers import KerasClassifier
+    def create_model():
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.2),
+            keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+        return model
+    make = lambda: KerasClassifier(model=create_model, epochs=100, batch_size=32, verbose=0)
+else:
+    from pipeline.execution import select_backend
+    select_backend("jax", "~/.cache/staged-keras-search/xla")
+    from pipeline.config import TrainingSpec
+    from pipeline.data import Dataset
+    from pipeline.model import make_estimator
+    data = Dataset("pima", X, y, "binary")
+    params = {"model__depth": 3, "model__neurons": 16, "model__dropout": 0.2}
+    make = lambda: make_estimator(data, params, TrainingSpec(100, 32, None), seed=0)
+times = []
+for _ in range(fits):
+    est = make(); t = time.perf_counter(); est.fit(X, y); times.append(time.perf_counter() - t)
+print(json.dumps(times))
+'''
+
+
+def per_fit(data: Path) -> list[dict]:
+    out = {}
+    for mode in ("column", "project"):
+        proc = subprocess.run([PY, "-c", PER_FIT, mode, str(data), "4"], capture_output=True, text=True, cwd=ROOT)
+        times = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[mode] = {"first": times[0], "steady": statistics.median(times[1:])}
+    return [
+        row("per_fit", "per fit, steady (project / column TF)", out["project"]["steady"], out["column"]["steady"], "s",
+            target="≤ 0.35"),
+        row("per_fit", "per fit, first in a process (project / column TF)", out["project"]["first"],
+            out["column"]["first"], "s"),
+    ]  # fmt: skip
+
+
+# --- runs through the real CLI ------------------------------------------------------------
+
+
+def cli(*args: str, cwd: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    proc = subprocess.run([PY, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pipeline {' '.join(args)} failed: {proc.stderr.strip()[-500:]}")
+    return time.perf_counter() - started
+
+
+def summary(folder: Path):
+    import pandas as pd
+
+    return pd.read_csv(folder / "summary.csv"), json.loads((folder / "test_score.json").read_text())["value"]
+
+
+SPACE = [  # four stages of three values: 81 joint candidates
+    "order.stages=[optimizer,activation,neurons,depth]",
+    "stages.optimizer.grid.optimizer=[sgd,adam,rmsprop]",
+    "stages.activation.grid.model__activation=[relu,tanh,elu]",
+    "stages.neurons.grid.model__neurons=[8,16,32]",
+    "stages.depth.grid.model__depth=[1,2,3]",
+    "model.epochs=20",
+]
+
+
+def strategies(work: Path, seeds=(0, 1, 2)) -> list[dict]:
+    import numpy as np
+
+    rows, found = [], {}
+    for seed in seeds:
+        for strategy in ("staged", "exhaustive", "random"):
+            folder = work / f"{strategy}-{seed}"
+            seconds = cli(*SPACE, f"search.strategy={strategy}", f"search.seed={seed}", "store.mode=off",
+                          f"hydra.run.dir={folder}", cwd=work)  # fmt: skip
+            table, test = summary(folder)
+            last = table.iloc[-1]
+            found[(strategy, seed)] = dict(fits=int(table["fits"].sum()), seconds=seconds, cv=float(last["mean_score"]),
+                                           std=float(last["std_score"]), test=test)  # fmt: skip
+    for strategy in ("staged", "random"):
+        fits = np.mean([found[(strategy, s)]["fits"] / found[("exhaustive", s)]["fits"] for s in seeds])
+        secs = np.mean([found[(strategy, s)]["seconds"] / found[("exhaustive", s)]["seconds"] for s in seeds])
+        within = sum(found[(strategy, s)]["cv"] >= found[("exhaustive", s)]["cv"] - found[("exhaustive", s)]["std"] / np.sqrt(3)
+                     for s in seeds)  # fmt: skip
+        rows.append(row("strategies", f"{strategy} / exhaustive fits (81-candidate space, {len(seeds)} seeds)", fits, 1, "ratio",
+                        target="≤ 0.15" if strategy == "staged" else ""))  # fmt: skip
+        rows.append(row("strategies", f"{strategy} / exhaustive seconds", secs, 1, "ratio"))
+        rows.append(row("strategies", f"{strategy}: best CV within 1 SE of exhaustive, seeds", within, len(seeds), "count",
+                        target="all" if strategy == "staged" else ""))  # fmt: skip
+    for (strategy, seed), v in sorted(found.items()):
+        rows.append(row("strategies", f"{strategy} seed {seed}: cv {v['cv']:.4f} ± {v['std']:.4f}, test {v['test']:.4f}, "
+                        f"{v['fits']} fits", v["seconds"], 1, "s"))  # fmt: skip
+    return rows
+
+
+def n_jobs(work: Path) -> list[dict]:
+    args = ["order.stages=[neurons]", "stages.neurons.grid.model__neurons=[8,16,32,64]", "search.cv=4",
+            "model.epochs=40", "model.early_stopping.enabled=false", "store.mode=off"]  # fmt: skip
+    seconds = {}
+    for jobs in (1, 2):
+        cli(*args, f"search.n_jobs={jobs}", f"hydra.run.dir={work / f'warm-{jobs}'}", cwd=work)  # fills compile caches
+        cli(*args, f"search.n_jobs={jobs}", f"hydra.run.dir={work / f'jobs-{jobs}'}", cwd=work)
+        seconds[jobs] = float(summary(work / f"jobs-{jobs}")[0]["seconds"].sum())
+    return [row("n_jobs", "stage seconds, n_jobs=1 / n_jobs=2 (16 fits)", seconds[1], seconds[2], "s", target="≥ 1.6")]
+
+
+def warm_rerun(work: Path) -> list[dict]:
+    cold = cli(f"hydra.run.dir={work / 'cold'}", cwd=work)
+    warm = cli(f"hydra.run.dir={work / 'warm'}", cwd=work)
+    fits = int(summary(work / "warm")[0].query("not reused")["fits"].sum())
+    return [row("warm_rerun", "default command: warm rerun / cold run (wall clock)", warm, cold, "s", target="≤ 0.10"),
+            row("warm_rerun", "fits performed by the warm rerun", fits, 1, "count", target="0")]  # fmt: skip
+
+
+def early_stopping(work: Path) -> list[dict]:
+    args = ["order.stages=[neurons]", "model.epochs=150", "store.mode=off"]
+    out = {}
+    for enabled in ("true", "false"):
+        folder = work / f"es-{enabled}"
+        cli(*args, f"model.early_stopping.enabled={enabled}", f"hydra.run.dir={folder}", cwd=work)
+        table, test = summary(folder)
+        out[enabled] = (float(table["seconds"].sum()), float(table["mean_score"].iloc[-1]), test)
+    return [row("early_stopping", "stage seconds, early stopping on / off (150 epochs)", out["true"][0], out["false"][0], "s"),
+            row("early_stopping", f"best CV on {out['true'][1]:.4f} vs off {out['false'][1]:.4f}",
+                out["true"][1], out["false"][1], "ratio"),
+            row("early_stopping", f"test on {out['true'][2]:.4f} vs off {out['false'][2]:.4f}", out["true"][2], out["false"][2],
+                "ratio")]  # fmt: skip
+
+
+def startup(work: Path) -> list[dict]:
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([PY, "-m", "pipeline", "--help"], cwd=work, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        times.append(time.perf_counter() - started)
+    return [row("startup", "python -m pipeline --help (median of 5)", statistics.median(times), 1, "s", target="≤ 1.5 s")]
+
+
+def row(section: str, what: str, value: float, baseline: float, unit: str, target: str = "") -> dict:
+    return {"section": section, "what": what, "value": value, "baseline": baseline,
+            "ratio": value / baseline if baseline else float("nan"), "unit": unit, "target": target}  # fmt: skip
+
+
+SECTIONS = {"per_fit": per_fit, "strategies": strategies, "n_jobs": n_jobs, "warm_rerun": warm_rerun,
+            "early_stopping": early_stopping, "startup": startup}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
+    args = parser.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
+    log = RESULTS / f"{stamp}.jsonl"
+    machine = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+               "date": stamp, "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])}  # fmt: skip
+    table = Table(title=f"benchmarks ({machine['cpus']} CPUs, {stamp})", title_justify="left")
+    for column in ("section", "what", "value", "baseline", "ratio", "target"):
+        table.add_column(column, overflow="fold")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        data = pima_like(work / "pima_like.csv")
+        for name in args.only or SECTIONS:
+            rows = SECTIONS[name](data) if name == "per_fit" else SECTIONS[name](work)
+            with log.open("a") as f:
+                for r in rows:
+                    f.write(json.dumps({**machine, **r}) + "\n")
+                    table.add_row(r["section"], r["what"], f"{r['value']:.3f} {r['unit']}", f"{r['baseline']:.3f}",
+                                  f"{r['ratio']:.3f}", r["target"])  # fmt: skip
+            Console().print(f"[dim]{name} done[/dim]")
+    Console().print(table)
+    print(f"results: {log}")
+
+
+if __name__ == "__main__":
+    main()
