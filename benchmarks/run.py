@@ -148,14 +148,19 @@ def strategies(work: Path, seeds=(0, 1, 2)) -> list[dict]:
 
 
 def n_jobs(work: Path) -> list[dict]:
-    args = ["order.stages=[neurons]", "stages.neurons.grid.model__neurons=[8,16,32,64]", "search.cv=4",
-            "model.epochs=40", "model.early_stopping.enabled=false", "store.mode=off"]  # fmt: skip
-    seconds = {}
+    """The same stage with 1 and 2 jobs; a first one-candidate stage starts the workers (as in a real run)."""
+    args = ["order.stages=[depth,neurons]", "stages.depth.grid.model__depth=[2]",
+            "stages.neurons.grid.model__neurons=[8,16,32,64]", "search.cv=4", "model.epochs=40",
+            "model.early_stopping.enabled=false", "store.mode=off"]  # fmt: skip
+    seconds, first = {}, {}
     for jobs in (1, 2):
         cli(*args, f"search.n_jobs={jobs}", f"hydra.run.dir={work / f'warm-{jobs}'}", cwd=work)  # fills compile caches
         cli(*args, f"search.n_jobs={jobs}", f"hydra.run.dir={work / f'jobs-{jobs}'}", cwd=work)
-        seconds[jobs] = float(summary(work / f"jobs-{jobs}")[0]["seconds"].sum())
-    return [row("n_jobs", "stage seconds, n_jobs=1 / n_jobs=2 (16 fits)", seconds[1], seconds[2], "s", target="≥ 1.6")]
+        table = summary(work / f"jobs-{jobs}")[0]
+        first[jobs], seconds[jobs] = float(table["seconds"].iloc[0]), float(table["seconds"].iloc[1])
+    return [row("n_jobs", "stage seconds, n_jobs=1 / n_jobs=2 (16 fits, workers running)", seconds[1], seconds[2], "s",
+                target="≥ 1.6"),
+            row("n_jobs", "first stage (4 fits) incl. starting the workers, n_jobs=1 / n_jobs=2", first[1], first[2], "s")]  # fmt: skip
 
 
 def warm_rerun(work: Path) -> list[dict]:
@@ -191,6 +196,7 @@ def startup(work: Path) -> list[dict]:
 
 
 def row(section: str, what: str, value: float, baseline: float, unit: str, target: str = "") -> dict:
+    value, baseline = float(value), float(baseline)
     return {"section": section, "what": what, "value": value, "baseline": baseline,
             "ratio": value / baseline if baseline else float("nan"), "unit": unit, "target": target}  # fmt: skip
 
@@ -221,7 +227,7 @@ def main() -> None:
             rows = SECTIONS[name](data) if name == "per_fit" else SECTIONS[name](work)
             with log.open("a") as f:
                 for r in rows:
-                    f.write(json.dumps({**machine, **r}) + "\n")
+                    f.write(json.dumps({**machine, **r}, default=float) + "\n")
                     table.add_row(r["section"], r["what"], f"{r['value']:.3f} {r['unit']}", f"{r['baseline']:.3f}",
                                   f"{r['ratio']:.3f}", r["target"])  # fmt: skip
             Console().print(f"[dim]{name} done[/dim]")

@@ -10,8 +10,10 @@ import hydra
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline import config  # noqa: F401  (registers the schema)
-from pipeline import errors
+from pipeline import (
+    config,  # noqa: F401  (registers the schema)
+    errors,
+)
 from pipeline.errors import Interrupted, UserError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")

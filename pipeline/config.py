@@ -13,13 +13,12 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from pipeline.data import DatasetSpec
 from pipeline.errors import UserError
-from pipeline.execution import BACKENDS
+from pipeline.execution import BACKENDS, KINDS
 from pipeline.network import build_network
-from pipeline.search import SELECTIONS
 
 STORE_MODES = ("readwrite", "readonly", "off")
+SELECTIONS = ("best", "one_se")
 STRATEGIES = ("staged", "exhaustive", "random")
 
 # --- Hydra schema: typos and wrong types in YAML or overrides fail loudly -------------
@@ -74,7 +73,10 @@ class ModelConf:
 
 @dataclass
 class ExecutionConf:
+    kind: str = "local"  # local (joblib/loky workers on this machine) | dask
     keras_backend: str = "jax"
+    address: Optional[str] = None  # dask: the scheduler, e.g. tcp://10.0.0.5:8786; null = start a local cluster
+    workers: int = 2  # dask without an address: worker processes of the local cluster
     compile_cache: Optional[str] = "~/.cache/staged-keras-search/xla"
 
 
@@ -146,6 +148,16 @@ def _integer(v) -> bool:
 
 
 @dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    path: str | None = None
+    target: str | None = None
+    task: str = "auto"
+    drop: tuple[str, ...] = ()
+    test_size: float = 0.2
+
+
+@dataclass(frozen=True)
 class StageSpec:
     name: str
     grid: dict[str, list]
@@ -185,6 +197,9 @@ class RunSpec:
     compile_cache: str | None
     store_dir: str
     store_mode: str
+    execution: str = "local"
+    dask_address: str | None = None
+    dask_workers: int = 2
 
 
 def build_run_spec(cfg: DictConfig) -> RunSpec:
@@ -224,6 +239,8 @@ def _build(cfg: DictConfig) -> RunSpec:
         }
     _check(cfg.execution.keras_backend in BACKENDS, "execution.keras_backend", cfg.execution.keras_backend, f"choose one of {', '.join(BACKENDS)}")
 
+    _check(cfg.execution.kind in KINDS, "execution.kind", cfg.execution.kind, f"choose one of {', '.join(KINDS)}")
+    _check(cfg.execution.workers >= 1, "execution.workers", cfg.execution.workers, "must be at least 1")
     _check(cfg.store.mode in STORE_MODES, "store.mode", cfg.store.mode, f"choose one of {', '.join(STORE_MODES)}")
 
     base_params = _plain(m.params)
@@ -284,6 +301,9 @@ def _build(cfg: DictConfig) -> RunSpec:
         compile_cache=cfg.execution.compile_cache,
         store_dir=cfg.store.dir,
         store_mode=cfg.store.mode,
+        execution=cfg.execution.kind,
+        dask_address=cfg.execution.address,
+        dask_workers=cfg.execution.workers,
     )
 
 

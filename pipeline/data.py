@@ -17,22 +17,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from pipeline.config import DatasetSpec
 from pipeline.errors import UserError
 
 BUILTIN = ("breast_cancer", "iris", "wine", "digits", "diabetes")
 TASKS = ("binary", "multiclass", "regression")
 PREPROCESSING_VERSION = 1  # bump when make_preprocessor changes what a fold's network sees
 MAX_CLASSES = 20  # an integer target with more distinct values than this is a regression target
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    path: str | None = None
-    target: str | None = None
-    task: str = "auto"
-    drop: tuple[str, ...] = ()
-    test_size: float = 0.2
 
 
 @dataclass(frozen=True)

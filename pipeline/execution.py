@@ -16,6 +16,7 @@ from joblib._parallel_backends import LokyBackend
 from pipeline.errors import UserError
 
 BACKENDS = ("jax", "tensorflow")
+KINDS = ("local", "dask")
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
 
 
@@ -60,33 +61,40 @@ def thread_cap_env(threads: int) -> dict[str, str]:
     return env
 
 
-def worker_env(n_workers: int) -> dict[str, str]:
-    """What a worker needs before it imports Keras: backend, quiet logs, a fair share of cores."""
-    threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
+def worker_env(n_workers: int | None) -> dict[str, str]:
+    """What a worker needs before it imports Keras: backend, quiet logs, a fair share of cores.
+
+    ``n_workers=None`` (a Dask worker, whose neighbours we cannot see) means one thread per fit.
+    """
+    threads = 1 if n_workers is None else max(1, (os.cpu_count() or 1) // max(1, n_workers))
     env = {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
     return env
 
 
-class TrackedLokyBackend(LokyBackend):
-    """joblib's loky backend with capped worker threads and a callback per finished fit."""
+class _Tracked:
+    """Mixin for a joblib backend: report each finished batch of fits to ``on_done``."""
 
     on_done: Callable[[int], None] | None = None
-
-    def _prepare_worker_env(self, n_jobs):
-        env = super()._prepare_worker_env(n_jobs)
-        env.update(worker_env(n_jobs))
-        return env
 
     def submit(self, func, callback=None):
         size = len(func) if hasattr(func, "__len__") else 1
 
         def done(result):
-            if TrackedLokyBackend.on_done is not None:
-                TrackedLokyBackend.on_done(size)
+            if _Tracked.on_done is not None:
+                _Tracked.on_done(size)
             if callback is not None:
                 callback(result)
 
         return super().submit(func, callback=done)
+
+
+class TrackedLokyBackend(_Tracked, LokyBackend):
+    """joblib's loky backend with capped worker threads and a callback per finished fit."""
+
+    def _prepare_worker_env(self, n_jobs):
+        env = super()._prepare_worker_env(n_jobs)
+        env.update(worker_env(n_jobs))
+        return env
 
 
 register_parallel_backend("tracked-loky", TrackedLokyBackend)
@@ -94,20 +102,77 @@ register_parallel_backend("tracked-loky", TrackedLokyBackend)
 
 @contextlib.contextmanager
 def fits_running(n_jobs: int, on_done: Callable[[int], None]) -> Iterator[None]:
-    """Run the joblib calls inside on ``n_jobs`` workers, reporting each finished fit.
+    """Run the joblib calls inside on ``n_jobs`` workers (or the Dask cluster), reporting each fit.
 
     With ``n_jobs == 1`` joblib runs in this process and bypasses backends, so
     ``in_process_done`` (called by the scorer) reports instead.
     """
     global in_process_done
-    TrackedLokyBackend.on_done = on_done
+    _Tracked.on_done = on_done
     in_process_done = on_done
+    backend, jobs = ("tracked-dask", -1) if _dask_client is not None else ("tracked-loky", n_jobs)
     try:
-        with parallel_config(backend="tracked-loky", n_jobs=n_jobs):
+        with parallel_config(backend=backend, n_jobs=jobs):
             yield
     finally:
-        TrackedLokyBackend.on_done = None
+        _Tracked.on_done = None
         in_process_done = None
 
 
 in_process_done: Callable[[int], None] | None = None
+_dask_client = None  # set while a Dask cluster is in use (see dask_cluster)
+
+
+class _PrepareWorker:
+    """Dask worker plugin: backend, quiet logs and thread caps before the worker imports Keras.
+
+    A plugin (not a one-off call) so that workers that join or restart later get it too.
+    """
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+
+    def setup(self, worker=None):
+        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != self.env["KERAS_BACKEND"]:
+            raise RuntimeError(f"this worker already imported Keras with backend {os.environ.get('KERAS_BACKEND')}")
+        os.environ.update(self.env)
+
+
+@contextlib.contextmanager
+def dask_cluster(address: str | None, workers: int) -> Iterator[None]:
+    """Run every stage's fits on a Dask cluster: the one at ``address``, or a local one started here."""
+    global _dask_client
+    try:
+        from distributed import Client, LocalCluster
+        from distributed.diagnostics.plugin import WorkerPlugin
+        from joblib._dask import DaskDistributedBackend
+    except ImportError:
+        raise UserError(
+            "execution=dask needs Dask: pip install 'staged-keras-search[dask]' (or pip install 'dask[distributed]')"
+        ) from None
+
+    class TrackedDaskBackend(_Tracked, DaskDistributedBackend):
+        pass
+
+    env = worker_env(None)
+    cluster = None
+    try:
+        if address:
+            client = Client(address, timeout=10)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=40, env=env)  # fmt: skip
+            client = Client(cluster)
+    except OSError as exc:
+        raise UserError(f"execution.address={address}: cannot reach a Dask scheduler there ({exc})") from None
+    plugin = type("PrepareWorker", (_PrepareWorker, WorkerPlugin), {})(env)
+    client.register_plugin(plugin, name="staged-keras-search")
+    register_parallel_backend("tracked-dask", lambda **kw: TrackedDaskBackend(client=client, **kw))
+    _dask_client = client
+    try:
+        yield
+    finally:
+        _dask_client = None
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -5,10 +5,10 @@ everything Keras; this module moves plain data between data, search, model and r
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,9 +17,9 @@ from sklearn.metrics import get_scorer, get_scorer_names
 
 from pipeline import data, execution, report, search
 from pipeline.config import RunSpec, StageSpec
-from pipeline.store import FinalModel, StageStore, library_versions, stage_key
 from pipeline.errors import Interrupted, UserError
 from pipeline.search import StageResult
+from pipeline.store import FORMAT, FinalModel, StageStore, library_versions, stage_key
 
 
 class Display(Protocol):
@@ -55,16 +55,43 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
 
     store = StageStore(spec.store_dir, spec.store_mode, report=display.note)
     common = {
-        "format": "stage/1",
+        "format": FORMAT,
         "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint,
                     "preprocessing": data.PREPROCESSING_VERSION},
         "training": dataclasses.asdict(spec.training),
         "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
         "versions": library_versions(spec.keras_backend),
     }  # fmt: skip
+    stages, budget = plan(spec)
+    on_cluster = spec.execution == "dask"
+    with execution.dask_cluster(spec.dask_address, spec.dask_workers) if on_cluster else contextlib.nullcontext():
+        results, current = _run_stages(spec, stages, budget, common, store, make_estimator, train, metric, run_dir, display)
+
+    best_params = search.effective_params(current, spec.conditions)
+    final_description = {**common, "stage": {"name": "final refit"}, "frozen": best_params,
+                         "test": {"fingerprint": test.fingerprint}}  # fmt: skip
+
+    def refit() -> FinalModel:
+        from pipeline import model
+
+        final = make_estimator(best_params)
+        final.fit(train.X, train.y)
+        model.save_network(final, run_dir / "model.keras")
+        return FinalModel(metric, float(get_scorer(metric)(final, test.X, test.y)), run_dir / "model.keras")
+
+    final = store.fetch_or_compute_final(key_of(final_description), final_description, refit)
+    if final.reused:
+        shutil.copyfile(final.model_path, run_dir / "model.keras")
+    test_score = final.test_score
+    report.write_run(run_dir, results, best_params, metric, test_score)
+    report.write_report(run_dir, results, metric, test_score, spec.training.epochs)
+    return RunResult(tuple(results), best_params, metric, test_score, run_dir)
+
+
+def _run_stages(spec, stages, budget, common, store, make_estimator, train, metric, run_dir, display):
+    """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     current = dict(spec.base_params)
     results: list[StageResult] = []
-    stages, budget = plan(spec)
     total = len(stages) * spec.search.passes
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
@@ -99,25 +126,7 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
         if current == before:  # a whole pass changed no winner: converged
             break
 
-    best_params = search.effective_params(current, spec.conditions)
-    final_description = {**common, "stage": {"name": "final refit"}, "frozen": best_params,
-                         "test": {"fingerprint": test.fingerprint}}  # fmt: skip
-
-    def refit() -> FinalModel:
-        from pipeline import model
-
-        final = make_estimator(best_params)
-        final.fit(train.X, train.y)
-        model.save_network(final, run_dir / "model.keras")
-        return FinalModel(metric, float(get_scorer(metric)(final, test.X, test.y)), run_dir / "model.keras")
-
-    final = store.fetch_or_compute_final(key_of(final_description), final_description, refit)
-    if final.reused:
-        shutil.copyfile(final.model_path, run_dir / "model.keras")
-    test_score = final.test_score
-    report.write_run(run_dir, results, best_params, metric, test_score)
-    report.write_report(run_dir, results, metric, test_score, spec.training.epochs)
-    return RunResult(tuple(results), best_params, metric, test_score, run_dir)
+    return results, current
 
 
 def plan(spec: RunSpec) -> tuple[list[StageSpec], int | None]:

@@ -25,7 +25,6 @@ from pipeline.errors import ResourceExhausted, UserError
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.model)
 Conditions = Mapping[str, Mapping[str, list]]  # param -> {other param: values it applies for}
 Simpler = Mapping[str, Any]  # param -> "ascending" | "descending" | [values, simplest first]
-SELECTIONS = ("best", "one_se")
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,9 @@ def run_stage(
             if "fits failed" not in str(exc):
                 raise
             raise StageFailed(stage, candidates * cv, _last_line(str(exc))) from None
-        except (TerminatedWorkerError, MemoryError) as exc:
+        except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
+            if not isinstance(exc, TerminatedWorkerError | MemoryError) and type(exc).__name__ != "KilledWorker":
+                raise
             raise ResourceExhausted(
                 f"stage {stage}: a worker ran out of memory or was killed ({_last_line(str(exc)) or type(exc).__name__}); "
                 "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons"

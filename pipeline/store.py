@@ -24,8 +24,8 @@ import math
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path

@@ -1,6 +1,5 @@
 """``python -m pipeline`` in a fresh process, as a user types it."""
 import json
-from pathlib import Path
 
 import pytest
 from joblib import Parallel, delayed, parallel_config

@@ -80,11 +80,3 @@ def test_regression_scores_r2(run_tiny, tmp_path):
     result, _ = run_tiny("dataset=diabetes", "order.stages=[neurons]", "model.epochs=3")
     assert result.metric == "r2" and result.stages[0].failed_fits == 0
     assert json.loads((tmp_path / "test_score.json").read_text())["metric"] == "r2"
-
-
-def test_same_seed_same_winners(run_tiny):
-    first, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]", "store.mode=off")
-    second, _ = run_tiny("dataset=iris", "order.stages=[optimizer,activation]", "store.mode=off")
-    assert not any(r.reused for r in second.stages)
-    assert [r.winner for r in first.stages] == [r.winner for r in second.stages]
-    assert [r.mean_score for r in first.stages] == [r.mean_score for r in second.stages]
