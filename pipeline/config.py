@@ -15,7 +15,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from pipeline.errors import UserError
 from pipeline.execution import BACKENDS, KINDS
-from pipeline.network import build_network
+from pipeline.network import NOT_SEARCHABLE, build_network
 
 STORE_MODES = ("readwrite", "readonly", "off")
 SELECTIONS = ("best", "one_se")
@@ -101,7 +101,7 @@ ConfigStore.instance().store(name="schema", node=Config)
 
 # --- What may be searched --------------------------------------------------------------
 
-MODEL_PARAMS = tuple(f"model__{p}" for p in inspect.signature(build_network).parameters if p != "meta")
+MODEL_PARAMS = tuple(f"model__{p}" for p in inspect.signature(build_network).parameters if p not in NOT_SEARCHABLE)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion")
 OPTIMIZER_KWARGS = (
     "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho", "amsgrad",

@@ -108,6 +108,7 @@ def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec
         callbacks=callbacks,
         verbose=0,
         random_state=seed,
+        model__seed=seed,
         **extra,
     )
     net.set_params(**params)

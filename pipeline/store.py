@@ -37,7 +37,7 @@ from pipeline.config import STORE_MODES as MODES
 from pipeline.errors import UserError
 from pipeline.search import StageResult
 
-FORMAT = 1  # bump when the entry layout or the meaning of a key changes
+FORMAT = 2  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 log = logging.getLogger(__name__)
 
