@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
-from scipy import stats
 
 ALPHA = 0.05
 
@@ -111,6 +110,8 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
     # Nadeau & Bengio's correction: CV folds overlap, so the plain paired t-test is over-confident.
     variance = d.var(ddof=1) * (1 / d.size + 1 / max(folds - 1, 1)) if d.size > 1 else 0.0
     if variance > 0:
+        from scipy import stats
+
         t = d.mean() / np.sqrt(variance)
         p = float(2 * stats.t.sf(abs(t), df=d.size - 1))
     else:

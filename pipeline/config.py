@@ -6,6 +6,7 @@ before any fit: a bad key gets one line that names it and says how to fix it.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -333,8 +334,6 @@ def _show(value: Any) -> str:
 
 def describe_hydra_error(exc: Exception) -> str:
     """Hydra's composition errors (bad override syntax, unknown option or key) as one line."""
-    import re
-
     text = str(exc)
     cause = str(exc.__cause__ or "")
     missing = re.search(r"Could not find '(.+)/([^/']+)'", text)

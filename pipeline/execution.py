@@ -72,16 +72,14 @@ def worker_env(n_workers: int | None) -> dict[str, str]:
 
 
 class _Tracked:
-    """Mixin for a joblib backend: report each finished batch of fits to ``on_done``."""
-
-    on_done: Callable[[int], None] | None = None
+    """Mixin for a joblib backend: report each finished batch of fits to ``report_fits_done``."""
 
     def submit(self, func, callback=None):
         size = len(func) if hasattr(func, "__len__") else 1
 
         def done(result):
-            if _Tracked.on_done is not None:
-                _Tracked.on_done(size)
+            if report_fits_done is not None:
+                report_fits_done(size)
             if callback is not None:
                 callback(result)
 
@@ -104,22 +102,21 @@ register_parallel_backend("tracked-loky", TrackedLokyBackend)
 def fits_running(n_jobs: int, on_done: Callable[[int], None]) -> Iterator[None]:
     """Run the joblib calls inside on ``n_jobs`` workers (or the Dask cluster), reporting each fit.
 
-    With ``n_jobs == 1`` joblib runs in this process and bypasses backends, so
-    ``in_process_done`` (called by the scorer) reports instead.
+    Workers report through the backend's completion callback; with ``n_jobs == 1`` joblib
+    bypasses backends, and the scorer (running in this process) calls ``report_fits_done``.
+    In worker processes it stays ``None``.
     """
-    global in_process_done
-    _Tracked.on_done = on_done
-    in_process_done = on_done
+    global report_fits_done
+    report_fits_done = on_done
     backend, jobs = ("tracked-dask", -1) if _dask_client is not None else ("tracked-loky", n_jobs)
     try:
         with parallel_config(backend=backend, n_jobs=jobs):
             yield
     finally:
-        _Tracked.on_done = None
-        in_process_done = None
+        report_fits_done = None
 
 
-in_process_done: Callable[[int], None] | None = None
+report_fits_done: Callable[[int], None] | None = None
 _dask_client = None  # set while a Dask cluster is in use (see dask_cluster)
 
 

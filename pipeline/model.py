@@ -115,12 +115,6 @@ def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec
     return Pipeline([("prep", make_preprocessor(data.X)), (NET, net)])
 
 
-def history_of(estimator) -> dict[str, list[float]]:
-    """The Keras training history of a fitted Pipeline (or bare wrapper)."""
-    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    return net.history_
-
-
 def save_network(estimator, path) -> None:
     history_owner = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     history_owner.model_.save(str(path))

@@ -65,7 +65,12 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     stages, budget = plan(spec)
     on_cluster = spec.execution == "dask"
     with execution.dask_cluster(spec.dask_address, spec.dask_workers) if on_cluster else contextlib.nullcontext():
-        results, current = _run_stages(spec, stages, budget, common, store, make_estimator, train, metric, run_dir, display)
+        search_stage = functools.partial(
+            search.run_stage, make_estimator=make_estimator, X=train.X, y=train.y, task=train.task,
+            cv=spec.search.cv, seed=spec.search.seed, metric=metric, n_jobs=spec.search.n_jobs,
+            select=spec.search.select, budget=budget, on_fit_done=display.fits_done,
+        )  # fmt: skip
+        results, current = _run_stages(spec, stages, budget, common, store, search_stage, run_dir, display)
 
     best_params = search.effective_params(current, spec.conditions)
     final_description = {**common, "stage": {"name": "final refit"}, "frozen": best_params,
@@ -88,7 +93,7 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     return RunResult(tuple(results), best_params, metric, test_score, run_dir)
 
 
-def _run_stages(spec, stages, budget, common, store, make_estimator, train, metric, run_dir, display):
+def _run_stages(spec, stages, budget, common, store, search_stage, run_dir, display):
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     current = dict(spec.base_params)
     results: list[StageResult] = []
@@ -105,11 +110,7 @@ def _run_stages(spec, stages, budget, common, store, make_estimator, train, metr
             }
             fits = search.count_candidates(stage.grid, current, spec.conditions, budget) * spec.search.cv
             display.stage_started(index, total, stage.name, fits)
-            compute = functools.partial(
-                search.run_stage, stage.name, stage.grid, current, spec.conditions, make_estimator, train.X, train.y,
-                task=train.task, cv=spec.search.cv, seed=spec.search.seed, metric=metric, n_jobs=spec.search.n_jobs,
-                select=spec.search.select, simpler=stage.simpler, budget=budget, on_fit_done=display.fits_done,
-            )  # fmt: skip
+            compute = functools.partial(search_stage, stage.name, stage.grid, current, spec.conditions, simpler=stage.simpler)
             try:
                 result = store.fetch_or_compute(key_of(description), description, compute)
             except KeyboardInterrupt:

@@ -55,8 +55,8 @@ class FitScore:
         self.metric = metric
 
     def __call__(self, estimator, X, y) -> float:
-        if execution.in_process_done is not None:
-            execution.in_process_done(1)
+        if execution.report_fits_done is not None:
+            execution.report_fits_done(1)
         if not trained(estimator[-1]):
             return float("nan")
         return float(get_scorer(self.metric)(estimator, X, y))
