@@ -94,7 +94,7 @@ def per_fit(data: Path) -> list[dict]:
 
 
 def cli(*args: str, cwd: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     proc = subprocess.run([PY, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -186,6 +186,81 @@ def early_stopping(work: Path) -> list[dict]:
                 "ratio")]  # fmt: skip
 
 
+FUSED_STAGE = [  # the column's model (Pima-like data, 8 -> 16 -> 16 -> 16 -> 1, dropout 0.2, 100 epochs, batch 32)
+    "dataset=file", "dataset.target=Outcome", "order.stages=[lr_momentum]", "model.params.optimizer=sgd",
+    "model.params.model__depth=3", "model.params.model__neurons=16", "model.params.model__dropout=0.2",
+    "stages.lr_momentum.grid.optimizer__learning_rate=[0.001,0.01,0.05,0.1,0.2]",
+    "stages.lr_momentum.grid.optimizer__momentum=[0.0,0.2,0.4,0.6,0.9]",  # 25 candidates
+    "search.cv=5", "model.epochs=100", "model.batch_size=32", "model.early_stopping.enabled=false", "store.mode=off",
+]  # fmt: skip
+
+
+def fused_stage(work: Path, engine: str, name: str, cache: Path) -> dict:
+    """One 25-candidate x 5-fold stage through the CLI: its seconds, winner, best CV and mean fit time."""
+    folder = work / name
+    cli(*FUSED_STAGE, f"dataset.path={work / 'pima_like.csv'}", f"search.engine={engine}",
+        f"execution.compile_cache={cache}", f"hydra.run.dir={folder}", cwd=work)  # fmt: skip
+    table = summary(folder)[0].iloc[0]
+    import pandas as pd
+
+    results = pd.read_csv(folder / "cv_results" / "01_lr_momentum.csv")
+    return {"seconds": float(table["seconds"]), "winner": table["winner"], "cv": float(table["mean_score"]),
+            "fit": float(results["mean_fit_time"].mean())}  # fmt: skip
+
+
+def fused(work: Path) -> list[dict]:
+    """The fused engine against GridSearchCV on the same stage; cold = an empty compile cache."""
+    grid = fused_stage(work, "gridsearchcv", "grid", work / "xla-grid")
+    cold = fused_stage(work, "fused", "fused-cold", work / "xla-fused")
+    warm = fused_stage(work, "fused", "fused-warm", work / "xla-fused")
+    return [row("fused", "25x5 stage seconds: gridsearchcv / fused (compile cache filled)", grid["seconds"], warm["seconds"],
+                "s", target="≥ 30"),
+            row("fused", "25x5 stage seconds: gridsearchcv / fused (empty compile cache)", grid["seconds"], cold["seconds"], "s"),
+            row("fused", "fused stage (cache filled) / one GridSearchCV fit (mean_fit_time)", warm["seconds"], grid["fit"], "s",
+                target="≤ 3"),
+            row("fused", f"best CV: fused {warm['cv']:.4f} ({warm['winner']}) vs gridsearchcv {grid['cv']:.4f} "
+                f"({grid['winner']})", warm["cv"], grid["cv"], "ratio")]  # fmt: skip
+
+
+IN_PROCESS = r'''
+import json, sys, time
+from pipeline.execution import select_backend
+select_backend("jax", sys.argv[2], host_devices=True)
+import jax
+from pipeline import data, search
+from pipeline.config import DatasetSpec, TrainingSpec
+train, _ = data.split(data.load_dataset(DatasetSpec("file", sys.argv[1], "Outcome")), 0.2, 0)
+base = {"optimizer": "sgd", "model__depth": 3, "model__neurons": 16, "model__dropout": 0.2}
+momentum = [0.0, 0.2, 0.4, 0.6, 0.9]
+grids = {"25x5": {"optimizer__learning_rate": [0.001, 0.01, 0.05, 0.1, 0.2], "optimizer__momentum": momentum},
+         "100x5": {"optimizer__learning_rate": [round(0.001 * 1.35**i, 6) for i in range(20)], "optimizer__momentum": momentum}}
+out = {"device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}", "devices": len(jax.devices())}
+for name, grid in grids.items():
+    times = [search.run_stage("s", grid, base, {}, None, train.X, train.y, task="binary", cv=5, seed=0, metric="accuracy",
+                              n_jobs=1, engine="fused", training=TrainingSpec(100, 32, None)).seconds for _ in range(3)]
+    out[name] = {"first": times[0], "steady": min(times[1:])}
+print(json.dumps(out))
+'''
+
+
+def fused_gpu(work: Path) -> list[dict]:
+    """The fused engine where JAX sees a GPU (benchmarks/gpu_check.sh): the stage through the CLI with an
+    empty compile cache, then in one process: its first stage (device start-up) and later ones."""
+    cold = fused_stage(work, "fused", "device-cold", work / "xla-device")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([PY, "-c", IN_PROCESS, str(work / "pima_like.csv"), str(work / "xla-device")], capture_output=True,
+                          text=True, cwd=ROOT, env=env)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    where = f"{got['device']} ({got['devices']} device{'s' if got['devices'] > 1 else ''})"
+    rows = [row("fused_gpu", f"{where}: 25x5 stage via the CLI, empty compile cache", cold["seconds"], 1, "s")]
+    for grid in ("25x5", "100x5"):
+        rows += [row("fused_gpu", f"{where}: {grid} stage, first in a process (cache filled)", got[grid]["first"], 1, "s"),
+                 row("fused_gpu", f"{where}: {grid} stage, later in the process", got[grid]["steady"], 1, "s")]  # fmt: skip
+    return rows
+
+
 def startup(work: Path) -> list[dict]:
     times = []
     for _ in range(5):
@@ -202,7 +277,7 @@ def row(section: str, what: str, value: float, baseline: float, unit: str, targe
 
 
 SECTIONS = {"per_fit": per_fit, "strategies": strategies, "n_jobs": n_jobs, "warm_rerun": warm_rerun,
-            "early_stopping": early_stopping, "startup": startup}  # fmt: skip
+            "early_stopping": early_stopping, "startup": startup, "fused": fused, "fused_gpu": fused_gpu}  # fmt: skip
 
 
 def main() -> None:
@@ -223,7 +298,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = pima_like(work / "pima_like.csv")
-        for name in args.only or SECTIONS:
+        for name in args.only or [s for s in SECTIONS if s != "fused_gpu"]:
             rows = SECTIONS[name](data) if name == "per_fit" else SECTIONS[name](work)
             with log.open("a") as f:
                 for r in rows:

@@ -21,6 +21,8 @@ from pipeline.network import NOT_SEARCHABLE, build_network
 STORE_MODES = ("readwrite", "readonly", "off")
 SELECTIONS = ("best", "one_se")
 STRATEGIES = ("staged", "exhaustive", "random")
+ENGINES = ("gridsearchcv", "fused")
+MONITORS = ("val_loss", "loss")  # what early stopping can watch
 
 # --- Hydra schema: typos and wrong types in YAML or overrides fail loudly -------------
 
@@ -53,6 +55,7 @@ class SearchConf:
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
     budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
+    engine: str = "gridsearchcv"  # gridsearchcv (one Keras fit per candidate × fold) | fused (one JAX program per stage)
 
 
 @dataclass
@@ -184,6 +187,7 @@ class SearchSpec:
     passes: int = 1
     strategy: str = "staged"
     budget: int | None = None
+    engine: str = "gridsearchcv"
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,7 @@ def _build(cfg: DictConfig) -> RunSpec:
     _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
     _check(search.strategy in STRATEGIES, "search.strategy", search.strategy, f"choose one of {', '.join(STRATEGIES)}")
     _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
+    _check(search.engine in ENGINES, "search.engine", search.engine, f"choose one of {', '.join(ENGINES)}")
     m = cfg.model
     _check(m.epochs >= 1, "model.epochs", m.epochs, "must be at least 1")
     _check(m.batch_size >= 1, "model.batch_size", m.batch_size, "must be at least 1")
@@ -232,6 +237,8 @@ def _build(cfg: DictConfig) -> RunSpec:
     if es.enabled:
         _check(0 < es.validation_split < 1, "model.early_stopping.validation_split", es.validation_split, "must be between 0 and 1")
         _check(es.patience >= 0, "model.early_stopping.patience", es.patience, "must be >= 0")
+        _check(es.monitor in MONITORS, "model.early_stopping.monitor", es.monitor,
+               f"choose {' or '.join(MONITORS)} (the networks are compiled without metrics)")  # fmt: skip
         early_stopping = {
             "monitor": es.monitor,
             "patience": es.patience,
@@ -297,7 +304,7 @@ def _build(cfg: DictConfig) -> RunSpec:
         base_params=base_params,
         training=TrainingSpec(m.epochs, m.batch_size, early_stopping),
         search=SearchSpec(search.cv, search.scoring, search.n_jobs, search.seed, search.select, search.passes,
-                          search.strategy, search.budget),  # fmt: skip
+                          search.strategy, search.budget, search.engine),  # fmt: skip
         keras_backend=cfg.execution.keras_backend,
         compile_cache=cfg.execution.compile_cache,
         store_dir=cfg.store.dir,

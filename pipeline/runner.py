@@ -42,7 +42,8 @@ class RunResult:
 
 def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
     """Run every stage of ``spec`` in order and write the run's files into ``run_dir``."""
-    execution.select_backend(spec.keras_backend, spec.compile_cache)
+    engine = _engine(spec, display)
+    execution.select_backend(spec.keras_backend, spec.compile_cache, host_devices=engine == "fused")
     full = data.load_dataset(spec.dataset)
     data.check_folds(full, spec.search.cv)
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
@@ -59,16 +60,17 @@ def run(spec: RunSpec, run_dir: Path, display: Display) -> RunResult:
         "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint,
                     "preprocessing": data.PREPROCESSING_VERSION},
         "training": dataclasses.asdict(spec.training),
-        "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
+        "search": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select,
+                   **({"engine": engine} if engine != "gridsearchcv" else {})},  # its own shuffles: its own results
         "versions": library_versions(spec.keras_backend),
     }  # fmt: skip
     stages, budget = plan(spec)
-    on_cluster = spec.execution == "dask"
+    on_cluster = spec.execution == "dask" and engine != "fused"
     with execution.dask_cluster(spec.dask_address, spec.dask_workers) if on_cluster else contextlib.nullcontext():
         search_stage = functools.partial(
             search.run_stage, make_estimator=make_estimator, X=train.X, y=train.y, task=train.task,
             cv=spec.search.cv, seed=spec.search.seed, metric=metric, n_jobs=spec.search.n_jobs,
-            select=spec.search.select, budget=budget, on_fit_done=display.fits_done,
+            select=spec.search.select, budget=budget, on_fit_done=display.fits_done, engine=engine, training=spec.training,
         )  # fmt: skip
         results, current = _run_stages(spec, stages, budget, common, store, search_stage, run_dir, display)
 
@@ -145,6 +147,21 @@ def plan(spec: RunSpec) -> tuple[list[StageSpec], int | None]:
         return [joint], None
     staged = sum(search.count_candidates(s.grid, spec.base_params, spec.conditions) for s in spec.stages)
     return [joint], spec.search.budget or staged
+
+
+def _engine(spec: RunSpec, display: Display) -> str:
+    """The engine this run uses: fused where it can express the configuration, else GridSearchCV, said in one line."""
+    if spec.search.engine != "fused":
+        return spec.search.engine
+    from pipeline import fused
+
+    reason = fused.unsupported(spec.keras_backend)
+    if reason:
+        display.note(f"search.engine=fused: {reason}; using gridsearchcv")
+        return "gridsearchcv"
+    if spec.execution == "dask":
+        display.note("search.engine=fused trains every stage in this process; execution=dask is not used")
+    return "fused"
 
 
 def key_of(description: dict[str, Any]) -> str:

@@ -17,9 +17,17 @@ import numpy as np
 import pandas as pd
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, RandomizedSearchCV, StratifiedKFold
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ParameterGrid,
+    ParameterSampler,
+    RandomizedSearchCV,
+    StratifiedKFold,
+)
 
 from pipeline import execution
+from pipeline.config import TrainingSpec
 from pipeline.errors import ResourceExhausted, UserError
 
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.model)
@@ -189,46 +197,37 @@ def run_stage(
     simpler: Simpler | None = None,
     budget: int | None = None,
     on_fit_done: Callable[[int], None] = lambda n: None,
+    engine: str = "gridsearchcv",
+    training: TrainingSpec | None = None,
 ) -> StageResult:
     """Search ``grid`` with everything in ``current`` frozen; return the winner and its table.
 
     With ``budget`` the search samples that many candidates (RandomizedSearchCV) instead of all.
+    ``engine="fused"`` trains the same candidates on the same folds in compiled JAX programs
+    (``pipeline.fused``, which needs ``training``) and returns the same table.
     """
     grids, base, skipped = candidate_grids(grid, current, conditions)
     candidates = count_candidates(grid, current, conditions, budget)
     tuned = tuple(grid)
     if candidates == 0:  # every tuned parameter was skipped by its condition
         return StageResult(stage, tuned, frozen_inputs(grid, current, conditions), {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped))
-    common = dict(
-        scoring={"score": FitScore(metric), "epochs_run": EpochsRun()},
-        refit=False,
-        cv=folds(task, cv, seed),
-        n_jobs=n_jobs,
-        error_score=np.nan,
-    )
+    splitter = folds(task, cv, seed)
     routed = [_routed(g) for g in grids]
-    if budget is None:
-        search = GridSearchCV(make_estimator(base), routed, **common)
+    caught: list[warnings.WarningMessage] = []
+    if engine == "fused":
+        from pipeline import fused
+
+        fused.load()
+        sampled = ParameterGrid(routed) if budget is None else ParameterSampler(routed, candidates, random_state=seed)
+        started = time.perf_counter()
+        cv_results = _fused_search(stage, list(sampled), base, X, y, splitter, task, metric, seed, training, on_fit_done)
     else:
-        search = RandomizedSearchCV(make_estimator(base), routed, n_iter=candidates, random_state=seed, **common)
-    started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught, execution.fits_running(n_jobs, on_fit_done):
-        warnings.simplefilter("always")
-        try:
-            search.fit(X, y)
-        except ValueError as exc:  # scikit-learn raises when every fit raised
-            if "fits failed" not in str(exc):
-                raise
-            raise StageFailed(stage, candidates * cv, _last_line(str(exc))) from None
-        except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
-            if not isinstance(exc, TerminatedWorkerError | MemoryError) and type(exc).__name__ != "KilledWorker":
-                raise
-            raise ResourceExhausted(
-                f"stage {stage}: a worker ran out of memory or was killed ({_last_line(str(exc)) or type(exc).__name__}); "
-                "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons"
-            ) from None
+        estimator = make_estimator(base)
+        started = time.perf_counter()
+        cv_results, caught = _grid_search(stage, estimator, routed, X, y, splitter, metric, n_jobs, seed, budget and candidates,
+                                          on_fit_done)  # fmt: skip
     seconds = time.perf_counter() - started
-    table = results_table(search.cv_results_)
+    table = results_table(cv_results)
     split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     try:
@@ -252,6 +251,50 @@ def run_stage(
         ties=tuple(json.loads(table.loc[i, "params"]) for i in ties),
         cv_results=table,
     )
+
+
+def _grid_search(stage, estimator, routed, X, y, splitter, metric, n_jobs, seed, n_iter, on_fit_done):
+    """GridSearchCV (RandomizedSearchCV with ``n_iter``): ``cv_results_`` and the warnings it raised."""
+    common = dict(scoring={"score": FitScore(metric), "epochs_run": EpochsRun()}, refit=False, cv=splitter, n_jobs=n_jobs, error_score=np.nan)
+    if n_iter:
+        search = RandomizedSearchCV(estimator, routed, n_iter=n_iter, random_state=seed, **common)
+    else:
+        search = GridSearchCV(estimator, routed, **common)
+    with warnings.catch_warnings(record=True) as caught, execution.fits_running(n_jobs, on_fit_done):
+        warnings.simplefilter("always")
+        try:
+            search.fit(X, y)
+        except ValueError as exc:  # scikit-learn raises when every fit raised
+            if "fits failed" not in str(exc):
+                raise
+            raise StageFailed(stage, (n_iter or len(ParameterGrid(routed))) * splitter.get_n_splits(), _last_line(str(exc))) from None
+        except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
+            if not isinstance(exc, TerminatedWorkerError | MemoryError) and type(exc).__name__ != "KilledWorker":
+                raise
+            raise ResourceExhausted(
+                f"stage {stage}: a worker ran out of memory or was killed ({_last_line(str(exc)) or type(exc).__name__}); "
+                "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons"
+            ) from None
+    return search.cv_results_, caught
+
+
+def _fused_search(stage, candidates, base, X, y, splitter, task, metric, seed, training, on_fit_done):
+    """The fused engine on the candidates GridSearchCV would fit, in the same order."""
+    from pipeline import fused
+
+    own = [{k.removeprefix(f"{NET}__"): v for k, v in c.items()} for c in candidates]
+    try:
+        folds_ = fused.prepare_folds(X, y, task, splitter)
+        out = fused.run_models([{**base, **c} for c in own], folds_, task=task, metric=metric, training=training, seed=seed,
+                               on_models_done=on_fit_done)  # fmt: skip
+    except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
+        if not isinstance(exc, MemoryError) and "RESOURCE_EXHAUSTED" not in str(exc):
+            raise
+        raise ResourceExhausted(
+            f"stage {stage}: the fused program ran out of memory ({_last_line(str(exc))[:200]}); "
+            "try fewer candidates per stage or search.engine=gridsearchcv"
+        ) from None
+    return fused.cv_results(candidates, out["scores"], out["epochs"], out["seconds"])
 
 
 class StageFailed(UserError):

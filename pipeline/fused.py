@@ -1,0 +1,405 @@
+"""The fused engine: every candidate × fold of a stage trained together, in compiled JAX programs.
+
+The GridSearchCV engine spends almost all of its time in Keras' per-step and per-epoch
+Python machinery, not in arithmetic. Here the same Keras model (``build_network``) and the
+same Keras optimizer are driven through Keras 3's stateless API inside one ``jax.jit``
+program per group of models that share shapes: ``lax.while_loop`` over epochs,
+``lax.scan`` over batches, ``vmap`` over the group's (candidate, fold) models. Values that
+only change numbers (learning rate, momentum of sgd/rmsprop, initializer) vary inside a
+program; values that change the program (optimizer, activation, dropout, depth, neurons,
+batch size, epochs) start another group.
+
+What it keeps from the GridSearchCV engine: the same folds, each fold's own preprocessing
+and target encoding, the same initial weights (same build function, same seed), batch
+size with a smaller last batch, reshuffling every epoch, Keras' ``validation_split`` (the
+last rows of a fold's training part) and ``EarlyStopping`` per model (a stopped model
+keeps its best weights and stops updating; its epochs-run is recorded), divergence
+(a non-finite loss) scored NaN, and the same scorer on the same held-out rows.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import get_scorer
+from sklearn.preprocessing import LabelEncoder
+
+from pipeline.config import TrainingSpec
+from pipeline.data import make_preprocessor
+from pipeline.network import build_network
+
+DEFAULT_OPTIMIZER = "rmsprop"  # scikeras' default when no optimizer is given
+PER_MODEL = ("optimizer__learning_rate", "model__init")  # numbers, not program structure
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # where momentum 0 in the momentum branch is the plain update
+
+
+def unsupported(keras_backend: str) -> str | None:
+    """Why this configuration cannot run fused (the caller falls back to GridSearchCV), or None."""
+    if keras_backend != "jax":
+        return f"the fused engine compiles JAX programs; execution.keras_backend={keras_backend}"
+    return None
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One CV fold, preprocessed and encoded exactly as the Keras step of the estimator sees it."""
+
+    x_train: np.ndarray  # float32, rows in the fold's order (validation rows last)
+    y_train: np.ndarray
+    x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
+    X_test: pd.DataFrame  # ... and as the scorer sees it
+    y_test: pd.Series
+    meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
+    classes: np.ndarray | None
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+
+def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fold]:
+    """Each fold's own preprocessing and target encoding, fitted on its training part only."""
+    out = []
+    for train, test in splitter.split(X, y):
+        prep = make_preprocessor(X).fit(X.iloc[train])
+        x_train = prep.transform(X.iloc[train]).astype("float32")
+        x_test = prep.transform(X.iloc[test]).astype("float32")
+        y_fit = y.iloc[train]
+        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test])
+        if task == "regression":
+            values = y_fit.to_numpy(dtype="float64")
+            mean, scale = float(values.mean()), float(values.std() + 1e-12)
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": "continuous", "n_outputs_expected_": 1}
+            out.append(Fold(y_train=((values - mean) / scale).astype("float32")[:, None], meta=meta, classes=None,
+                            target_mean=mean, target_scale=scale, **common))  # fmt: skip
+        else:
+            encoder = LabelEncoder().fit(y_fit)
+            labels = encoder.transform(y_fit)
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": task, "n_classes_": len(encoder.classes_)}
+            y_train = labels.astype("float32")[:, None] if task == "binary" else labels.astype("int32")
+            out.append(Fold(y_train=y_train, meta=meta, classes=encoder.classes_, **common))
+    return out
+
+
+def load() -> None:
+    """Import Keras and JAX now, so that a stage's timing (like GridSearchCV's) leaves imports out."""
+    import jax  # noqa: F401
+    import keras  # noqa: F401
+
+
+def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict:
+    """The columns and order of GridSearchCV's ``cv_results_`` (metrics score and epochs_run, no refit)."""
+    n = len(candidates)
+    out: dict[str, Any] = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1),
+                           "mean_score_time": np.zeros(n), "std_score_time": np.zeros(n)}  # fmt: skip
+    for key in sorted({k for c in candidates for k in c}):
+        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
+                                                dtype=object)  # fmt: skip
+    out["params"] = list(candidates)
+    for name, values in (("score", scores), ("epochs_run", epochs)):
+        for i in range(values.shape[1]):
+            out[f"split{i}_test_{name}"] = values[:, i]
+        means = values.mean(1)
+        out[f"mean_test_{name}"], out[f"std_test_{name}"] = means, values.std(1)
+        out[f"rank_test_{name}"] = pd.Series(means).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+    return out
+
+
+def group_key(params: Mapping[str, Any], fold: Fold) -> tuple:
+    """Models with equal keys compile to one program: everything but per-model numbers."""
+    optimizer = params.get("optimizer", DEFAULT_OPTIMIZER)
+    per_model = set(PER_MODEL) | ({"optimizer__momentum"} if optimizer in MOMENTUM_OPTIMIZERS else set())
+    static = tuple(sorted((k, repr(v)) for k, v in params.items() if k not in per_model))
+    return static, fold.meta["n_features_in_"], fold.meta.get("n_classes_", 0)
+
+
+def run_models(
+    candidates: Sequence[Mapping[str, Any]],
+    folds: Sequence[Fold],
+    *,
+    task: str,
+    metric: str,
+    training: TrainingSpec,
+    seed: int,
+    on_models_done: Callable[[int], None] = lambda n: None,
+) -> dict[str, np.ndarray]:
+    """Train and score every (candidate, fold): scores, epochs run and seconds, shape (candidates, folds)."""
+    shape = (len(candidates), len(folds))
+    scores, epochs, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    groups: dict[tuple, list[tuple[int, int]]] = {}
+    for c, params in enumerate(candidates):
+        for f, fold in enumerate(folds):
+            groups.setdefault(group_key(params, fold), []).append((c, f))
+    scorer = get_scorer(metric)
+    for members in groups.values():
+        started = time.perf_counter()
+        params = candidates[members[0][0]]
+        program = _Program(params, folds[members[0][1]].meta, task, training, seed)
+        trained = program.train([candidates[c] for c, _ in members], [folds[f] for _, f in members])
+        for i, (c, f) in enumerate(members):
+            fold = folds[f]
+            epochs[c, f] = trained.epochs_run[i]
+            if trained.finite[i]:
+                scores[c, f] = float(scorer(program.predictor(trained, i, fold), fold.X_test, fold.y_test))
+        seconds[[c for c, _ in members], [f for _, f in members]] = (time.perf_counter() - started) / len(members)
+        on_models_done(len(members))
+    return {"scores": scores, "epochs": epochs, "seconds": seconds}
+
+
+@dataclass(frozen=True)
+class Trained:
+    trainable: list[np.ndarray]  # each stacked over the group's models
+    non_trainable: list[np.ndarray]
+    epochs_run: np.ndarray
+    finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
+
+
+class _Program:
+    """One compiled training program for a group of models that share every shape."""
+
+    def __init__(self, params: Mapping[str, Any], meta: dict[str, Any], task: str, training: TrainingSpec, seed: int):
+        import keras
+
+        self.task, self.seed, self.meta = task, seed, meta
+        self.epochs = int(params.get("epochs", training.epochs))
+        self.batch_size = int(params.get("batch_size", training.batch_size))
+        self.early_stopping = training.early_stopping
+        self.model_kwargs = {k.removeprefix("model__"): v for k, v in params.items() if k.startswith("model__")}
+        self.model = self._build(params.get("model__init", "glorot_uniform"))
+        self.optimizer_name = params.get("optimizer", DEFAULT_OPTIMIZER)
+        self.optimizer = self._optimizer(params)
+        self.loss = keras.losses.get({"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}
+                                     .get(task, "mean_squared_error"))  # fmt: skip
+        self._weights_by_init: dict[str, list[np.ndarray]] = {}
+
+    def _build(self, init: str):
+        kwargs = {**self.model_kwargs, "init": init}
+        return build_network(self.meta, seed=self.seed, **kwargs)
+
+    def _optimizer(self, params: Mapping[str, Any]):
+        """The Keras optimizer, with learning rate (and momentum where exact) as per-model variables."""
+        import keras
+
+        config = {k.removeprefix("optimizer__"): v for k, v in params.items() if k.startswith("optimizer__")}
+        self.momentum_per_model = self.optimizer_name in MOMENTUM_OPTIMIZERS
+        if self.momentum_per_model:
+            config["momentum"] = 0.5  # placeholder: builds the momentum slots; each model's value replaces it
+        optimizer = keras.optimizers.get({"class_name": self.optimizer_name, "config": config})
+        optimizer.build(self.model.trainable_variables)
+        if self.momentum_per_model:
+            with keras.name_scope(optimizer.name, caller=optimizer):
+                momentum = _per_model_variable()(initializer=0.0, shape=(), dtype="float32", trainable=False, name="momentum")
+            optimizer._track_variable(momentum)
+            optimizer.momentum = momentum
+        return optimizer
+
+    def initial_weights(self, init: str) -> list[np.ndarray]:
+        """The weights every fit with this initializer starts from (as the seeded build gives them)."""
+        if init not in self._weights_by_init:
+            model = self.model if init == self.model_kwargs.get("init", "glorot_uniform") else self._build(init)
+            self._weights_by_init[init] = [np.asarray(v.value) for v in model.trainable_variables]
+        return self._weights_by_init[init]
+
+    def train(self, candidates: Sequence[Mapping[str, Any]], folds: Sequence[Fold]) -> Trained:
+        import jax
+
+        n_models = len(candidates)
+        es = self.early_stopping
+        val_rows = [int(len(f.x_train) - np.floor(len(f.x_train) * (1 - es["validation_split"]))) if es else 0
+                    for f in folds]  # fmt: skip  # Keras' validation_split: the last rows
+        train_rows = [len(f.x_train) - v for f, v in zip(folds, val_rows)]
+        n_train, n_val = max(train_rows), max(max(val_rows), 1)
+        x_train = np.stack([_pad(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)])
+        y_train = np.stack([_pad(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)])
+        x_val = np.stack([_pad(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)])
+        y_val = np.stack([_pad(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)])
+        trainable = [np.stack(ws) for ws in zip(*(self.initial_weights(c.get("model__init", "glorot_uniform"))
+                                                   for c in candidates))]  # fmt: skip
+        non_trainable = [np.stack([np.asarray(v.value)] * n_models) for v in self.model.non_trainable_variables]
+        optimizer_vars = []
+        for v in self.optimizer.variables:
+            value = np.asarray(v.value)
+            if v is self.optimizer._learning_rate:
+                column = [c.get("optimizer__learning_rate", float(value)) for c in candidates]
+            elif self.momentum_per_model and v is self.optimizer.momentum:
+                column = [c.get("optimizer__momentum", 0.0) for c in candidates]
+            else:
+                column = [value] * n_models
+            optimizer_vars.append(np.asarray(column, dtype=value.dtype))
+        full_batches = -(-min(train_rows) // self.batch_size) == -(-n_train // self.batch_size)
+        program = _compiled(self, every_batch_has_rows=full_batches)
+        per_model = _spread((trainable, non_trainable, optimizer_vars, x_train, y_train, np.asarray(train_rows, "int32"),
+                             x_val, y_val, np.asarray(val_rows, "int32")), n_models)  # fmt: skip
+        out = program(*per_model, jax.random.key_data(jax.random.key(self.seed)))
+        trainable, non_trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
+        return Trained(trainable, non_trainable, np.asarray(epochs_run), np.asarray(finite))
+
+    def predictor(self, trained: Trained, i: int, fold: Fold):
+        """The i-th trained model as a scikit-learn estimator, for the stage's scorer."""
+        weights = ([w[i] for w in trained.trainable], [w[i] for w in trained.non_trainable])
+        outputs = self.outputs(weights, fold.x_test)
+        if self.task == "regression":
+            return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
+        proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if self.task == "binary" else outputs
+        return _ClassPredictions(proba, fold.classes, fold.X_test)
+
+    def outputs(self, weights, x: np.ndarray) -> np.ndarray:
+        import jax
+
+        if not hasattr(self, "_forward"):
+            self._forward = jax.jit(lambda w, x: self.model.stateless_call(w[0], w[1], x, training=False)[0])
+        return np.asarray(self._forward(weights, x), dtype="float64")
+
+
+def _compiled(p: _Program, every_batch_has_rows: bool):
+    """The group's training program: while over epochs, scan over batches, vmap over models."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    model, optimizer, loss_fn, batch, epochs = p.model, p.optimizer, p.loss, p.batch_size, p.epochs
+    es = p.early_stopping
+    patience = es["patience"] if es else 0
+    restore = bool(es and es["restore_best_weights"])
+    monitor_val = bool(es and es["monitor"] == "val_loss")
+
+    def masked_loss(trainable, non_trainable, x, y, mask, training):
+        y_pred, non_trainable = model.stateless_call(trainable, non_trainable, x, training=training)
+        return jnp.sum(loss_fn(y, y_pred) * mask) / jnp.maximum(jnp.sum(mask), 1.0), non_trainable
+
+    def one_model(trainable, non_trainable, optimizer_vars, x, y, n, x_val, y_val, n_val, key):
+        n_rows = x.shape[0]
+        n_batches = -(-n_rows // batch)
+        slots = jnp.arange(n_batches * batch).reshape(n_batches, batch)
+        val_mask = (jnp.arange(x_val.shape[0]) < n_val).astype("float32")
+
+        def step(carry, batch_rows):
+            trainable, non_trainable, optimizer_vars, total = carry
+            rows, slot = batch_rows
+            mask = (slot < n).astype("float32")  # the last batch is smaller; padding rows weigh nothing
+            (loss, new_non_trainable), grads = jax.value_and_grad(masked_loss, has_aux=True)(
+                trainable, non_trainable, x[rows], y[rows], mask, True)
+            new_trainable, new_optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
+            carry = (new_trainable, new_non_trainable, new_optimizer_vars)
+            if not every_batch_has_rows:  # a batch of padding only (a fold with fewer rows): no step
+                carry = _where(jnp.sum(mask) > 0, carry, (trainable, non_trainable, optimizer_vars))
+            return (*carry, total + loss * jnp.sum(mask)), None
+
+        def epoch(state):
+            trainable, non_trainable, optimizer_vars, best, best_loss, wait, _, finite, key, index = state
+            key, shuffle_key = jax.random.split(key)
+            # This epoch's order: the valid rows shuffled, padding rows (>= n) after them.
+            noise = jnp.where(jnp.arange(n_rows) < n, jax.random.uniform(shuffle_key, (n_rows,)), 2.0)
+            order = jnp.concatenate([jnp.argsort(noise), jnp.full(n_batches * batch - n_rows, n_rows - 1, "int32")])
+            (trainable, non_trainable, optimizer_vars, total), _ = lax.scan(
+                step, (trainable, non_trainable, optimizer_vars, jnp.float32(0)), (order[slots], slots))
+            train_loss = total / n
+            current = masked_loss(trainable, non_trainable, x_val, y_val, val_mask, False)[0] if monitor_val else train_loss
+            finite = finite & jnp.isfinite(train_loss)
+            improved = current < best_loss  # Keras EarlyStopping: min_delta 0, mode min
+            best = _where(improved, (trainable, non_trainable), best)
+            best_loss = jnp.where(improved, current, best_loss)
+            wait = jnp.where(improved, 0, wait + 1)
+            stop = ~finite  # TerminateOnNaN
+            if es:
+                stop = stop | (~improved & (wait >= patience) & (index > 0))
+            return trainable, non_trainable, optimizer_vars, best, best_loss, wait, stop, finite, key, index + 1
+
+        def running(state):
+            return ~state[6] & (state[9] < epochs)
+
+        state = (trainable, non_trainable, optimizer_vars, (trainable, non_trainable), jnp.float32(jnp.inf),
+                 jnp.int32(0), jnp.bool_(False), jnp.bool_(True), jax.random.wrap_key_data(key), jnp.int32(0))  # fmt: skip
+        state = lax.while_loop(running, epoch, state)
+        trainable, non_trainable = state[3] if restore else (state[0], state[1])
+        finite = state[7] & jnp.all(jnp.stack([jnp.all(jnp.isfinite(w)) for w in jax.tree.leaves(trainable)]))
+        return trainable, non_trainable, state[9], finite
+
+    in_axes = (0, 0, 0, 0, 0, 0, 0, 0, 0, None)
+    return jax.jit(jax.vmap(one_model, in_axes=in_axes))
+
+
+def _spread(arrays, n_models: int):
+    """Place the models' arrays across the devices JAX sees (CPU cores or GPUs), models split evenly.
+
+    Models are independent, so each device trains its share with no communication but the
+    per-epoch "is any model still running" of the vmapped loop.
+    """
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.devices()
+    if len(devices) == 1:
+        return arrays
+    spare = -n_models % len(devices)  # pad with copies of the last model; dropped afterwards
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec("models"))
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], spare, axis=0)]) if spare else a  # noqa: E731
+    return jax.tree.map(lambda a: jax.device_put(pad(np.asarray(a)), sharding), arrays)
+
+
+def _pad(a: np.ndarray, rows: int) -> np.ndarray:
+    pad = rows - len(a)
+    return np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad > 0 else a
+
+
+def _where(condition, new, old):
+    """``new`` where ``condition`` holds, else ``old``, leaf by leaf (a model that stopped keeps its state)."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
+
+
+@functools.cache
+def _per_model_variable():
+    import keras
+
+    class PerModelValue(keras.Variable):
+        """An optimizer hyperparameter held as a variable, so that each model has its own.
+
+        Keras checks ``momentum != 0`` (sgd) and ``momentum > 0`` (rmsprop) to decide whether
+        to keep momentum slots. Answering yes for every model is exact: with a momentum of 0
+        the momentum branch gives the plain update.
+        """
+
+        __hash__ = keras.Variable.__hash__
+
+        def __ne__(self, other):
+            return True
+
+        def __gt__(self, other):
+            return True
+
+    return PerModelValue
+
+
+class _Predictions(RegressorMixin, BaseEstimator):
+    """A trained fold model's predictions on its held-out rows, as an estimator the scorer accepts."""
+
+    def __init__(self, values: np.ndarray, X: pd.DataFrame):
+        self.values, self.X = values, X
+
+    def predict(self, X):
+        _check_rows(X, self.X)
+        return self.values
+
+
+class _ClassPredictions(ClassifierMixin, BaseEstimator):
+    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
+        self.proba, self.classes_, self.X = proba, classes, X
+
+    def predict_proba(self, X):
+        _check_rows(X, self.X)
+        return self.proba
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _check_rows(X, expected: pd.DataFrame) -> None:
+    if X is not expected:
+        raise ValueError("these predictions were computed for the fold's held-out rows only")

@@ -1,0 +1,154 @@
+"""The fused engine: real Keras models trained in compiled JAX programs, compared with GridSearchCV."""
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import data, fused, search
+from pipeline.config import DatasetSpec, TrainingSpec
+from pipeline.model import make_estimator
+from tests.conftest import TINY, run_cli
+
+NO_EARLY_STOP = TrainingSpec(epochs=3, batch_size=16, early_stopping=None)
+
+
+def stage(engine: str, dataset: str, grid: dict, base: dict, training: TrainingSpec, cv: int = 2, seed: int = 0, **kw):
+    train, _ = data.split(data.load_dataset(DatasetSpec(dataset)), 0.2, seed)
+    return search.run_stage(
+        "stage", grid, base, {}, lambda params: make_estimator(train, params, training, seed), train.X, train.y,
+        task=train.task, cv=cv, seed=seed, metric=search.default_metric(train.task), n_jobs=1, engine=engine,
+        training=training, **kw,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "dataset, grid",
+    [("iris", {"optimizer__learning_rate": [0.001, 0.01], "model__activation": ["relu", "tanh"]}),  # two programs
+     ("diabetes", {"optimizer__learning_rate": [0.001, 0.01], "model__init": ["he_normal", "glorot_uniform"]})],  # one
+)  # fmt: skip  # softmax and regression heads (binary: the runs below)
+def test_fused_table_has_the_gridsearchcv_columns_candidates_and_folds(dataset, grid):
+    base = {"optimizer": "adam", "model__neurons": 8}
+    tables = {e: stage(e, dataset, grid, base, NO_EARLY_STOP).cv_results for e in ("gridsearchcv", "fused")}
+    grid_table, fused_table = tables["gridsearchcv"], tables["fused"]
+    assert list(fused_table.columns) == list(grid_table.columns)
+    assert list(fused_table["params"]) == list(grid_table["params"])  # same candidates, same order
+    assert (fused_table[["split0_test_epochs_run", "split1_test_epochs_run"]].to_numpy() == 3).all()
+    assert np.isfinite(fused_table["mean_test_score"]).all()
+    assert fused_table["rank_test_score"].min() == 1
+
+
+def test_early_stopping_stops_each_model_on_its_own():
+    training = TrainingSpec(epochs=80, batch_size=32,
+                            early_stopping={"monitor": "val_loss", "patience": 2, "restore_best_weights": True,
+                                            "validation_split": 0.2})  # fmt: skip
+    grid = {"optimizer__learning_rate": [0.0001, 0.3]}  # creeps along / overshoots quickly
+    result = stage("fused", "breast_cancer", grid, {"optimizer": "sgd"}, training)
+    epochs = result.cv_results[["split0_test_epochs_run", "split1_test_epochs_run"]].to_numpy()
+    assert (epochs >= 1).all() and (epochs <= 80).all()
+    assert epochs.min() < 80  # someone stopped early ...
+    assert len(np.unique(epochs)) > 1  # ... and not all at the same epoch: per model, not per program
+
+
+def test_diverging_models_score_nan_and_count_as_failed():
+    grid = {"optimizer__learning_rate": [0.001, 1e9]}
+    result = stage("fused", "diabetes", grid, {"optimizer": "sgd"}, NO_EARLY_STOP)
+    assert result.failed_fits == 2
+    assert result.winner == {"optimizer__learning_rate": 0.001}
+    assert np.isnan(result.cv_results.loc[1, "mean_test_score"])
+
+
+def test_a_random_budget_draws_the_same_candidates_as_randomizedsearchcv():
+    grid = {"optimizer__learning_rate": [0.001, 0.003, 0.01, 0.03, 0.1], "model__init": ["he_normal", "glorot_uniform"]}
+    params = {e: list(stage(e, "iris", grid, {"optimizer": "adam"}, NO_EARLY_STOP, budget=2).cv_results["params"])
+              for e in ("gridsearchcv", "fused")}  # fmt: skip
+    assert params["fused"] == params["gridsearchcv"] and len(params["fused"]) == 2
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop"])
+def test_momentum_as_a_per_model_value_gives_keras_own_updates(name):
+    """The momentum slots are always kept; momentum 0 in that branch must be the plain update."""
+    rng = np.random.default_rng(0)
+    meta = {"n_features_in_": 3, "target_type_": "binary", "n_classes_": 2}
+    for momentum in (0.0, 0.9):
+        params = {"optimizer": name, "optimizer__learning_rate": 0.1, "optimizer__momentum": momentum}
+        program = fused._Program(params, meta, "binary", NO_EARLY_STOP, seed=0)
+        reference = keras.optimizers.get({"class_name": name, "config": {"learning_rate": 0.1, "momentum": momentum}})
+        reference.build(program.model.trainable_variables)
+        weights = [np.asarray(v.value) for v in program.model.trainable_variables]
+        ours, theirs = list(weights), list(weights)
+        ours_state = [np.asarray(v.value) for v in program.optimizer.variables]
+        ours_state[-1] = np.float32(momentum)  # this model's momentum
+        theirs_state = [np.asarray(v.value) for v in reference.variables]
+        for _ in range(3):
+            grads = [rng.normal(size=w.shape).astype("float32") for w in weights]
+            ours, ours_state = program.optimizer.stateless_apply(ours_state, grads, ours)
+            theirs, theirs_state = reference.stateless_apply(theirs_state, grads, theirs)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_fused_runs_end_to_end_and_its_stages_are_stored_apart(run_tiny, tmp_path):
+    args = ("order.stages=[optimizer,lr_momentum]", "stages.optimizer.grid.optimizer=[sgd,adam]")
+    result, display = run_tiny("search.engine=fused", *args)
+    assert [r.stage for r in result.stages] == ["optimizer", "lr_momentum"]
+    assert display.done == sum(r.fits for r in result.stages)  # progress counted every model
+    assert 0 <= result.test_score <= 1
+    table = pd.read_csv(tmp_path / "cv_results" / "01_optimizer.csv")
+    assert {"mean_test_epochs_run", "split1_test_score"} <= set(table.columns)
+    again, _ = run_tiny("search.engine=fused", *args)
+    assert all(r.reused for r in again.stages)  # the stage store works unchanged
+    other, _ = run_tiny(*args)
+    assert not any(r.reused for r in other.stages)  # a GridSearchCV run never reads fused results
+
+
+def test_a_tensorflow_run_falls_back_to_gridsearchcv_with_one_line(tmp_path):
+    proc = run_cli(*TINY, "search.engine=fused", "execution.keras_backend=tensorflow", "order.stages=[depth]",
+                   "stages.depth.grid.model__depth=[1]", "store.mode=off", f"hydra.run.dir={tmp_path / 'run'}",
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join((proc.stdout + proc.stderr).split())  # the terminal may wrap the line
+    assert said.count("search.engine=fused") == 1
+    assert "search.engine=fused: the fused engine compiles JAX programs; execution.keras_backend=tensorflow; using gridsearchcv" in said
+    assert pd.read_csv(tmp_path / "run" / "summary.csv")["fits"].sum() == 2
+
+
+@pytest.mark.slow
+def test_engines_agree_within_noise_and_pick_the_same_winners():
+    """Mean CV score per candidate, over 3 seeds × 3 folds, fused vs GridSearchCV.
+
+    The engines share folds, preprocessing, initial weights and every training setting, but
+    not the random stream (shuffles, dropout masks), so they may differ only by training
+    noise. Tolerance: two standard errors of the difference of the two means, each from the
+    spread of its 9 split scores (seeds × folds), with a floor of 0.01 (about one held-out
+    row of ~150) for candidates whose scores barely vary. Winners: stage by stage from the
+    same frozen values, the same winner in most stages.
+    """
+    training = TrainingSpec(epochs=20, batch_size=32,
+                            early_stopping={"monitor": "val_loss", "patience": 3, "restore_best_weights": True,
+                                            "validation_split": 0.2})  # fmt: skip
+    stages = [
+        ({"optimizer": ["sgd", "adam", "adagrad"]}, {}),
+        ({"optimizer__learning_rate": [0.0003, 0.003, 0.03]}, {"optimizer": "adam"}),
+        ({"optimizer__momentum": [0.0, 0.9]}, {"optimizer": "sgd"}),
+        ({"model__neurons": [1, 32]}, {"optimizer": "adam"}),
+        ({"model__dropout": [0.0, 0.5], "model__activation": ["relu", "tanh"]}, {"optimizer": "adam"}),
+    ]
+    same_winner, checked = 0, 0
+    for grid, base in stages:
+        splits, winners = {}, {}
+        for engine in ("gridsearchcv", "fused"):
+            runs = [stage(engine, "breast_cancer", grid, base, training, cv=3, seed=seed) for seed in (0, 1, 2)]
+            splits[engine] = np.stack([r.cv_results[[f"split{i}_test_score" for i in range(3)]].to_numpy() for r in runs], 1)
+            mean = np.mean([r.cv_results["mean_test_score"].to_numpy() for r in runs], axis=0)
+            winners[engine] = json.dumps(runs[0].cv_results["params"].iloc[int(np.argmax(mean))])
+        g, f = (splits[e].reshape(len(splits[e]), -1) for e in ("gridsearchcv", "fused"))
+        se = np.sqrt(g.var(1, ddof=1) / g.shape[1] + f.var(1, ddof=1) / f.shape[1])
+        gap = np.abs(g.mean(1) - f.mean(1))
+        print(f"{grid}: gridsearchcv {np.round(g.mean(1), 4)} fused {np.round(f.mean(1), 4)} gap/2se "
+              f"{np.round(gap / np.maximum(2 * se, 0.01), 2)} winners {winners['gridsearchcv']} {winners['fused']}")
+        assert (gap <= np.maximum(2 * se, 0.01)).all(), (grid, g.mean(1), f.mean(1), se)
+        same_winner += winners["gridsearchcv"] == winners["fused"]
+        checked += 1
+    assert same_winner > checked / 2
