@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
 from sklearn.preprocessing import LabelEncoder
@@ -54,7 +55,7 @@ class Fold:
     y_train: np.ndarray
     x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
     X_test: pd.DataFrame  # ... and as the scorer sees it
-    y_test: pd.Series
+    y_test: np.ndarray
     meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
     classes: np.ndarray | None
     target_mean: float = 0.0
@@ -69,7 +70,7 @@ def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fo
         x_train = prep.transform(X.iloc[train]).astype("float32")
         x_test = prep.transform(X.iloc[test]).astype("float32")
         y_fit = y.iloc[train]
-        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test])
+        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
         if task == "regression":
             values = y_fit.to_numpy(dtype="float64")
             mean, scale = float(values.mean()), float(values.std() + 1e-12)
@@ -140,11 +141,12 @@ def run_models(
         params = candidates[members[0][0]]
         program = _Program(params, folds[members[0][1]].meta, task, training, seed)
         trained = program.train([candidates[c] for c, _ in members], [folds[f] for _, f in members])
-        for i, (c, f) in enumerate(members):
-            fold = folds[f]
-            epochs[c, f] = trained.epochs_run[i]
-            if trained.finite[i]:
-                scores[c, f] = float(scorer(program.predictor(trained, i, fold), fold.X_test, fold.y_test))
+        with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
+            for i, (c, f) in enumerate(members):
+                fold = folds[f]
+                epochs[c, f] = trained.epochs_run[i]
+                if trained.finite[i]:
+                    scores[c, f] = float(scorer(program.predictor(trained, i, fold), fold.X_test, fold.y_test))
         seconds[[c for c, _ in members], [f for _, f in members]] = (time.perf_counter() - started) / len(members)
         on_models_done(len(members))
     return {"scores": scores, "epochs": epochs, "seconds": seconds}
@@ -153,7 +155,6 @@ def run_models(
 @dataclass(frozen=True)
 class Trained:
     trainable: list[np.ndarray]  # each stacked over the group's models
-    non_trainable: list[np.ndarray]
     epochs_run: np.ndarray
     finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
 
@@ -175,6 +176,7 @@ class _Program:
         self.loss = keras.losses.get({"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}
                                      .get(task, "mean_squared_error"))  # fmt: skip
         self._weights_by_init: dict[str, list[np.ndarray]] = {}
+        self.non_trainable = [np.asarray(v.value) for v in self.model.non_trainable_variables]  # the dropout seeds
 
     def _build(self, init: str):
         kwargs = {**self.model_kwargs, "init": init}
@@ -219,7 +221,6 @@ class _Program:
         y_val = np.stack([_pad(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)])
         trainable = [np.stack(ws) for ws in zip(*(self.initial_weights(c.get("model__init", "glorot_uniform"))
                                                    for c in candidates))]  # fmt: skip
-        non_trainable = [np.stack([np.asarray(v.value)] * n_models) for v in self.model.non_trainable_variables]
         optimizer_vars = []
         for v in self.optimizer.variables:
             value = np.asarray(v.value)
@@ -232,15 +233,15 @@ class _Program:
             optimizer_vars.append(np.asarray(column, dtype=value.dtype))
         full_batches = -(-min(train_rows) // self.batch_size) == -(-n_train // self.batch_size)
         program = _compiled(self, every_batch_has_rows=full_batches)
-        per_model = _spread((trainable, non_trainable, optimizer_vars, x_train, y_train, np.asarray(train_rows, "int32"),
+        per_model = _spread((trainable, optimizer_vars, x_train, y_train, np.asarray(train_rows, "int32"),
                              x_val, y_val, np.asarray(val_rows, "int32")), n_models)  # fmt: skip
-        out = program(*per_model, jax.random.key_data(jax.random.key(self.seed)))
-        trainable, non_trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
-        return Trained(trainable, non_trainable, np.asarray(epochs_run), np.asarray(finite))
+        out = program(*per_model, self.non_trainable, jax.random.key_data(jax.random.key(self.seed)))
+        trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
+        return Trained(trainable, np.asarray(epochs_run), np.asarray(finite))
 
     def predictor(self, trained: Trained, i: int, fold: Fold):
         """The i-th trained model as a scikit-learn estimator, for the stage's scorer."""
-        weights = ([w[i] for w in trained.trainable], [w[i] for w in trained.non_trainable])
+        weights = ([w[i] for w in trained.trainable], self.non_trainable)
         outputs = self.outputs(weights, fold.x_test)
         if self.task == "regression":
             return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
@@ -248,15 +249,22 @@ class _Program:
         return _ClassPredictions(proba, fold.classes, fold.X_test)
 
     def outputs(self, weights, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self._forward(weights, x), dtype="float64")
+
+    @functools.cached_property
+    def _forward(self):
         import jax
 
-        if not hasattr(self, "_forward"):
-            self._forward = jax.jit(lambda w, x: self.model.stateless_call(w[0], w[1], x, training=False)[0])
-        return np.asarray(self._forward(weights, x), dtype="float64")
+        return jax.jit(lambda weights, x: self.model.stateless_call(*weights, x, training=False)[0])
 
 
 def _compiled(p: _Program, every_batch_has_rows: bool):
-    """The group's training program: while over epochs, scan over batches, vmap over models."""
+    """The group's training program: a while loop over epochs, a scan over batches, models along axis 0.
+
+    The non-trainable state (the dropout layers' seed generators) is shared, not per model:
+    every GridSearchCV fit starts from the same seeds, so all its fits draw the same dropout
+    masks; here one draw serves every model, instead of each model drawing the same masks.
+    """
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -267,60 +275,72 @@ def _compiled(p: _Program, every_batch_has_rows: bool):
     restore = bool(es and es["restore_best_weights"])
     monitor_val = bool(es and es["monitor"] == "val_loss")
 
-    def masked_loss(trainable, non_trainable, x, y, mask, training):
+    def masked_loss(trainable, non_trainable, x, y, mask, training):  # one model
         y_pred, non_trainable = model.stateless_call(trainable, non_trainable, x, training=training)
         return jnp.sum(loss_fn(y, y_pred) * mask) / jnp.maximum(jnp.sum(mask), 1.0), non_trainable
 
-    def one_model(trainable, non_trainable, optimizer_vars, x, y, n, x_val, y_val, n_val, key):
-        n_rows = x.shape[0]
+    def train_step(trainable, non_trainable, optimizer_vars, x, y, mask):  # one model, one batch
+        (loss, non_trainable), grads = jax.value_and_grad(masked_loss, has_aux=True)(
+            trainable, non_trainable, x, y, mask, True)
+        trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        return trainable, non_trainable, optimizer_vars, loss
+
+    train_steps = jax.vmap(train_step, in_axes=(0, None, 0, 0, 0, 0), out_axes=(0, None, 0, 0))
+    val_losses = jax.vmap(lambda t, nt, x, y, m: masked_loss(t, nt, x, y, m, False)[0], in_axes=(0, None, 0, 0, 0))
+    rows_of = jax.vmap(lambda a, rows: a[rows])  # each model's rows of its own fold
+
+    def program(trainable, optimizer_vars, x, y, n, x_val, y_val, n_val, non_trainable, key):
+        n_models, n_rows = x.shape[:2]
         n_batches = -(-n_rows // batch)
         slots = jnp.arange(n_batches * batch).reshape(n_batches, batch)
-        val_mask = (jnp.arange(x_val.shape[0]) < n_val).astype("float32")
+        val_mask = (jnp.arange(x_val.shape[1])[None, :] < n_val[:, None]).astype("float32")
 
         def step(carry, batch_rows):
             trainable, non_trainable, optimizer_vars, total = carry
             rows, slot = batch_rows
-            mask = (slot < n).astype("float32")  # the last batch is smaller; padding rows weigh nothing
-            (loss, new_non_trainable), grads = jax.value_and_grad(masked_loss, has_aux=True)(
-                trainable, non_trainable, x[rows], y[rows], mask, True)
-            new_trainable, new_optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
-            carry = (new_trainable, new_non_trainable, new_optimizer_vars)
+            mask = (slot[None, :] < n[:, None]).astype("float32")  # the last batch is smaller; padding weighs nothing
+            new_trainable, non_trainable, new_optimizer_vars, loss = train_steps(
+                trainable, non_trainable, optimizer_vars, rows_of(x, rows), rows_of(y, rows), mask)
             if not every_batch_has_rows:  # a batch of padding only (a fold with fewer rows): no step
-                carry = _where(jnp.sum(mask) > 0, carry, (trainable, non_trainable, optimizer_vars))
-            return (*carry, total + loss * jnp.sum(mask)), None
+                live = jnp.sum(mask, 1) > 0
+                new_trainable, new_optimizer_vars = _where(live, (new_trainable, new_optimizer_vars), (trainable, optimizer_vars))
+            return (new_trainable, non_trainable, new_optimizer_vars, total + loss * jnp.sum(mask, 1)), None
 
         def epoch(state):
-            trainable, non_trainable, optimizer_vars, best, best_loss, wait, _, finite, key, index = state
+            trainable, non_trainable, optimizer_vars, best, best_loss, wait, running, finite, ran, key = state
             key, shuffle_key = jax.random.split(key)
-            # This epoch's order: the valid rows shuffled, padding rows (>= n) after them.
-            noise = jnp.where(jnp.arange(n_rows) < n, jax.random.uniform(shuffle_key, (n_rows,)), 2.0)
-            order = jnp.concatenate([jnp.argsort(noise), jnp.full(n_batches * batch - n_rows, n_rows - 1, "int32")])
-            (trainable, non_trainable, optimizer_vars, total), _ = lax.scan(
-                step, (trainable, non_trainable, optimizer_vars, jnp.float32(0)), (order[slots], slots))
+            # This epoch's order per model: its valid rows shuffled, padding rows (>= n) after them.
+            noise = jnp.where(jnp.arange(n_rows)[None, :] < n[:, None], jax.random.uniform(shuffle_key, (n_rows,)), 2.0)
+            order = jnp.argsort(noise, axis=1).astype("int32")
+            order = jnp.concatenate([order, jnp.full((n_models, n_batches * batch - n_rows), n_rows - 1, "int32")], 1)
+            (new_trainable, non_trainable, new_optimizer_vars, total), _ = lax.scan(
+                step, (trainable, non_trainable, optimizer_vars, jnp.zeros(n_models)), (jnp.swapaxes(order[:, slots], 0, 1), slots))
+            trainable, optimizer_vars = _where(running, (new_trainable, new_optimizer_vars), (trainable, optimizer_vars))
             train_loss = total / n
-            current = masked_loss(trainable, non_trainable, x_val, y_val, val_mask, False)[0] if monitor_val else train_loss
-            finite = finite & jnp.isfinite(train_loss)
-            improved = current < best_loss  # Keras EarlyStopping: min_delta 0, mode min
-            best = _where(improved, (trainable, non_trainable), best)
+            current = val_losses(trainable, non_trainable, x_val, y_val, val_mask) if monitor_val else train_loss
+            finite = finite & (jnp.isfinite(train_loss) | ~running)  # TerminateOnNaN
+            improved = running & (current < best_loss)  # Keras EarlyStopping: min_delta 0, mode min
+            best = _where(improved, trainable, best)
             best_loss = jnp.where(improved, current, best_loss)
             wait = jnp.where(improved, 0, wait + 1)
-            stop = ~finite  # TerminateOnNaN
+            stop = ~finite
             if es:
-                stop = stop | (~improved & (wait >= patience) & (index > 0))
-            return trainable, non_trainable, optimizer_vars, best, best_loss, wait, stop, finite, key, index + 1
+                stop = stop | (~improved & (wait >= patience) & (ran > 0))
+            return trainable, non_trainable, optimizer_vars, best, best_loss, wait, running & ~stop, finite, ran + running, key
 
-        def running(state):
-            return ~state[6] & (state[9] < epochs)
+        def any_running(state):
+            return jnp.any(state[6]) & (jnp.max(state[8]) < epochs)
 
-        state = (trainable, non_trainable, optimizer_vars, (trainable, non_trainable), jnp.float32(jnp.inf),
-                 jnp.int32(0), jnp.bool_(False), jnp.bool_(True), jax.random.wrap_key_data(key), jnp.int32(0))  # fmt: skip
-        state = lax.while_loop(running, epoch, state)
-        trainable, non_trainable = state[3] if restore else (state[0], state[1])
-        finite = state[7] & jnp.all(jnp.stack([jnp.all(jnp.isfinite(w)) for w in jax.tree.leaves(trainable)]))
-        return trainable, non_trainable, state[9], finite
+        state = (trainable, non_trainable, optimizer_vars, trainable, jnp.full(n_models, jnp.inf, "float32"),
+                 jnp.zeros(n_models, "int32"), jnp.ones(n_models, bool), jnp.ones(n_models, bool),
+                 jnp.zeros(n_models, "int32"), jax.random.wrap_key_data(key))  # fmt: skip
+        state = lax.while_loop(any_running, epoch, state)
+        trainable, finite, ran = state[3] if restore else state[0], state[7], state[8]
+        for w in jax.tree.leaves(trainable):
+            finite = finite & jnp.all(jnp.isfinite(w.reshape(n_models, -1)), axis=1)
+        return trainable, ran, finite
 
-    in_axes = (0, 0, 0, 0, 0, 0, 0, 0, 0, None)
-    return jax.jit(jax.vmap(one_model, in_axes=in_axes))
+    return jax.jit(program)
 
 
 def _spread(arrays, n_models: int):
@@ -347,11 +367,11 @@ def _pad(a: np.ndarray, rows: int) -> np.ndarray:
 
 
 def _where(condition, new, old):
-    """``new`` where ``condition`` holds, else ``old``, leaf by leaf (a model that stopped keeps its state)."""
+    """Per model (axis 0): ``new`` where ``condition`` holds, else ``old`` (a stopped model keeps its state)."""
     import jax
     import jax.numpy as jnp
 
-    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
+    return jax.tree.map(lambda a, b: jnp.where(condition.reshape(-1, *[1] * (a.ndim - 1)), a, b), new, old)
 
 
 @functools.cache

@@ -91,6 +91,8 @@ def test_bad_values_are_named(override, key):
         ("dataset.test_size=1.5", "dataset.test_size=1.5"),
         ("execution.keras_backend=torch", "execution.keras_backend=torch"),
         ("search.n_jobs=0", "search.n_jobs=0"),
+        ("search.engine=fast", "search.engine=fast"),
+        ("model.early_stopping.monitor=val_accuracy", "model.early_stopping.monitor=val_accuracy"),
     ],
 )
 def test_out_of_range_settings(override, key):
