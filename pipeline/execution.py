@@ -38,7 +38,7 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
     os.environ["KERAS_BACKEND"] = name
     os.environ.update(QUIET_ENV)
     if host_devices and "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-        flag = f"--xla_force_host_platform_device_count={len(os.sched_getaffinity(0))}"
+        flag = f"--xla_force_host_platform_device_count={cores()}"
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
     if compile_cache and name == "jax":
         path = os.path.expanduser(compile_cache)
@@ -48,6 +48,11 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
         )
+
+
+def cores() -> int:
+    """The cores this process may use (its CPU affinity, which a container may narrow)."""
+    return len(os.sched_getaffinity(0))
 
 
 def thread_cap_env(threads: int) -> dict[str, str]:
@@ -70,7 +75,7 @@ def worker_env(n_workers: int | None) -> dict[str, str]:
 
     ``n_workers=None`` (a Dask worker, whose neighbours we cannot see) means one thread per fit.
     """
-    threads = 1 if n_workers is None else max(1, (os.cpu_count() or 1) // max(1, n_workers))
+    threads = 1 if n_workers is None else max(1, cores() // max(1, n_workers))
     env = {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
     return env
 
