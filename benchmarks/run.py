@@ -1,6 +1,6 @@
 """Benchmark harness: every figure is a ratio of two things measured side by side in one run.
 
-    python benchmarks/run.py                 # all sections (about 10 minutes on 2 cores)
+    python benchmarks/run.py                 # all sections but fused_gpu (about 13 minutes on 2 cores)
     python benchmarks/run.py --only per_fit startup
 
 Prints a table and appends JSON lines to benchmarks/results/<date>.jsonl. The targets are
