@@ -1,5 +1,6 @@
 """The fused engine: real Keras models trained in compiled JAX programs, compared with GridSearchCV."""
 import json
+import os
 
 import keras
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from pipeline import data, fused, search
 from pipeline.config import DatasetSpec, TrainingSpec
 from pipeline.model import make_estimator
-from tests.conftest import TINY, run_cli
+from tests.conftest import ROOT, TINY, run_cli
 
 NO_EARLY_STOP = TrainingSpec(epochs=3, batch_size=16, early_stopping=None)
 
@@ -112,6 +113,23 @@ def test_a_tensorflow_run_falls_back_to_gridsearchcv_with_one_line(tmp_path):
     assert said.count("search.engine=fused") == 1
     assert "search.engine=fused: the fused engine compiles JAX programs; execution.keras_backend=tensorflow; using gridsearchcv" in said
     assert pd.read_csv(tmp_path / "run" / "summary.csv")["fits"].sum() == 2
+
+
+def test_a_program_too_big_for_memory_is_one_line_and_exit_1(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    limit = 12 * 2**30  # address space: enough to start, not for two 30000-wide layers per model
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", *TINY, "search.engine=fused", "order.stages=[neurons]",
+         "stages.neurons.grid.model__neurons=[30000]", "store.mode=off", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: stage neurons: the fused program ran out of memory") and "search.engine=gridsearchcv" in error
 
 
 @pytest.mark.slow
