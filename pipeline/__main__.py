@@ -29,6 +29,7 @@ def main(cfg) -> None:
 def cli() -> None:
     """Hydra's own errors (override syntax, unknown options) become one line too."""
     errors.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    errors.never_swallow_ctrl_c()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     try:
         main()

@@ -38,3 +38,26 @@ def exit_with(error: PipelineError) -> None:
         raise error
     print(f"error: {error}", file=sys.stderr)
     sys.exit(error.exit_code)
+
+
+def never_swallow_ctrl_c() -> None:
+    """Deliver a Ctrl+C again when Python swallowed it.
+
+    The KeyboardInterrupt of a Ctrl+C is raised wherever the main thread happens to be; inside
+    a weakref callback or ``__del__`` (garbage collection) Python only prints "Exception ignored"
+    and carries on, and the run would finish as if nothing had been pressed.
+    """
+    import _thread
+    import sys
+    import threading
+
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            # From another thread, a moment later: raised here, it would be swallowed again.
+            threading.Timer(0.05, _thread.interrupt_main).start()
+        else:
+            default(unraisable)
+
+    sys.unraisablehook = hook

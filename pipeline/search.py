@@ -224,8 +224,8 @@ def run_stage(
     else:
         estimator = make_estimator(base)
         started = time.perf_counter()
-        cv_results, caught = _grid_search(stage, estimator, routed, X, y, splitter, metric, n_jobs, seed, budget and candidates,
-                                          on_fit_done)  # fmt: skip
+        n_iter = None if budget is None else candidates
+        cv_results, caught = _grid_search(stage, estimator, routed, X, y, splitter, metric, n_jobs, seed, n_iter, on_fit_done)
     seconds = time.perf_counter() - started
     table = results_table(cv_results)
     split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
@@ -284,8 +284,8 @@ def _fused_search(stage, candidates, base, X, y, splitter, task, metric, seed, t
 
     own = [{k.removeprefix(f"{NET}__"): v for k, v in c.items()} for c in candidates]
     try:
-        folds_ = fused.prepare_folds(X, y, task, splitter)
-        out = fused.run_models([{**base, **c} for c in own], folds_, task=task, metric=metric, training=training, seed=seed,
+        prepared = fused.prepare_folds(X, y, task, splitter)
+        out = fused.run_models([{**base, **c} for c in own], prepared, task=task, metric=metric, training=training, seed=seed,
                                on_models_done=on_fit_done)  # fmt: skip
     except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
         if not isinstance(exc, MemoryError) and "RESOURCE_EXHAUSTED" not in str(exc):
