@@ -154,6 +154,8 @@ def run_models(
 
 @dataclass(frozen=True)
 class Trained:
+    """What a program returns for its models."""
+
     trainable: list[np.ndarray]  # each stacked over the group's models
     epochs_run: np.ndarray
     finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
@@ -187,6 +189,7 @@ class _Program:
         import keras
 
         config = {k.removeprefix("optimizer__"): v for k, v in params.items() if k.startswith("optimizer__")}
+        config.pop("learning_rate", None)  # per model (see train); Keras' default where a candidate sets none
         self.momentum_per_model = self.optimizer_name in MOMENTUM_OPTIMIZERS
         if self.momentum_per_model:
             config["momentum"] = 0.5  # placeholder: builds the momentum slots; each model's value replaces it

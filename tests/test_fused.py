@@ -80,7 +80,11 @@ def test_momentum_as_a_per_model_value_gives_keras_own_updates(name):
         weights = [np.asarray(v.value) for v in program.model.trainable_variables]
         ours, theirs = list(weights), list(weights)
         ours_state = [np.asarray(v.value) for v in program.optimizer.variables]
-        ours_state[-1] = np.float32(momentum)  # this model's momentum
+        for i, v in enumerate(program.optimizer.variables):  # this model's learning rate and momentum, as train() sets them
+            if v is program.optimizer._learning_rate:
+                ours_state[i] = np.float32(0.1)
+            elif v is program.optimizer.momentum:
+                ours_state[i] = np.float32(momentum)
         theirs_state = [np.asarray(v.value) for v in reference.variables]
         for _ in range(3):
             grads = [rng.normal(size=w.shape).astype("float32") for w in weights]
