@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The fused engine's GPU check: the benchmark's 25-candidate x 5-fold stage where JAX sees an NVIDIA GPU.
 # For a machine whose Python has JAX with CUDA, scikit-learn and pandas; packages it lacks may wait as
-# wheels in .whl/ (keras, namex, optree, hydra-core, omegaconf, antlr4-python3-runtime, scikeras).
+# wheels in .whl/ (keras, namex, optree, hydra-core, omegaconf, antlr4-python3-runtime, scikeras), fetched
+# where pip works, e.g. for Python 3.12:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 -d .whl keras==3.15.1 namex optree hydra-core omegaconf scikeras
+#   pip wheel --no-deps -w .whl antlr4-python3-runtime==4.9.3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if compgen -G ".whl/*.whl" >/dev/null; then
