@@ -93,10 +93,14 @@ def per_fit(data: Path) -> list[dict]:
 # --- runs through the real CLI ------------------------------------------------------------
 
 
+def project_env() -> dict[str, str]:
+    """This checkout first on the path (and whatever the caller had there, e.g. carried wheels)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def cli(*args: str, cwd: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
-    proc = subprocess.run([PY, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run([PY, "-m", "pipeline", *args], cwd=cwd, env=project_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"pipeline {' '.join(args)} failed: {proc.stderr.strip()[-500:]}")
     return time.perf_counter() - started
@@ -248,9 +252,8 @@ def fused_gpu(work: Path) -> list[dict]:
     """The fused engine where JAX sees a GPU (benchmarks/gpu_check.sh): the stage through the CLI with an
     empty compile cache, then in one process: its first stage (device start-up) and later ones."""
     cold = fused_stage(work, "fused", "device-cold", work / "xla-device")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([PY, "-c", IN_PROCESS, str(work / "pima_like.csv"), str(work / "xla-device")], capture_output=True,
-                          text=True, cwd=ROOT, env=env)  # fmt: skip
+                          text=True, cwd=ROOT, env=project_env())  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     got = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -266,7 +269,7 @@ def startup(work: Path) -> list[dict]:
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        subprocess.run([PY, "-m", "pipeline", "--help"], cwd=work, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        subprocess.run([PY, "-m", "pipeline", "--help"], cwd=work, capture_output=True, env=project_env())
         times.append(time.perf_counter() - started)
     return [row("startup", "python -m pipeline --help (median of 5)", statistics.median(times), 1, "s", target="≤ 1.5 s")]
 

@@ -156,6 +156,11 @@ def make_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
     return ColumnTransformer(steps, sparse_threshold=0.0)
 
 
+def standardization(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale a regression target is trained in (a few epochs then already fit it)."""
+    return y.mean(axis=0), y.std(axis=0) + 1e-12
+
+
 def check_folds(data: Dataset, cv: int) -> None:
     """Before the split: each class needs ``cv`` rows for the folds plus one for the test part."""
     if data.task == "regression":

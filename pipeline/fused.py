@@ -32,8 +32,8 @@ from sklearn.metrics import get_scorer
 from sklearn.preprocessing import LabelEncoder
 
 from pipeline.config import TrainingSpec
-from pipeline.data import make_preprocessor
-from pipeline.network import build_network
+from pipeline.data import make_preprocessor, standardization
+from pipeline.network import build_network, loss_for
 
 DEFAULT_OPTIMIZER = "rmsprop"  # scikeras' default when no optimizer is given
 PER_MODEL = ("optimizer__learning_rate", "model__init")  # numbers, not program structure
@@ -73,7 +73,7 @@ def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fo
         common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
         if task == "regression":
             values = y_fit.to_numpy(dtype="float64")
-            mean, scale = float(values.mean()), float(values.std() + 1e-12)
+            mean, scale = map(float, standardization(values))
             meta = {"n_features_in_": x_train.shape[1], "target_type_": "continuous", "n_outputs_expected_": 1}
             out.append(Fold(y_train=((values - mean) / scale).astype("float32")[:, None], meta=meta, classes=None,
                             target_mean=mean, target_scale=scale, **common))  # fmt: skip
@@ -175,8 +175,7 @@ class _Program:
         self.model = self._build(params.get("model__init", "glorot_uniform"))
         self.optimizer_name = params.get("optimizer", DEFAULT_OPTIMIZER)
         self.optimizer = self._optimizer(params)
-        self.loss = keras.losses.get({"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}
-                                     .get(task, "mean_squared_error"))  # fmt: skip
+        self.loss = keras.losses.get(loss_for(task))
         self._weights_by_init: dict[str, list[np.ndarray]] = {}
         self.non_trainable = [np.asarray(v.value) for v in self.model.non_trainable_variables]  # the dropout seeds
 
@@ -245,14 +244,11 @@ class _Program:
     def predictor(self, trained: Trained, i: int, fold: Fold):
         """The i-th trained model as a scikit-learn estimator, for the stage's scorer."""
         weights = ([w[i] for w in trained.trainable], self.non_trainable)
-        outputs = self.outputs(weights, fold.x_test)
+        outputs = np.asarray(self._forward(weights, fold.x_test), dtype="float64")
         if self.task == "regression":
             return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
         proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if self.task == "binary" else outputs
         return _ClassPredictions(proba, fold.classes, fold.X_test)
-
-    def outputs(self, weights, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self._forward(weights, x), dtype="float64")
 
     @functools.cached_property
     def _forward(self):

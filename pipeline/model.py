@@ -21,8 +21,8 @@ from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from pipeline.config import TrainingSpec
-from pipeline.data import Dataset, make_preprocessor
-from pipeline.network import build_network
+from pipeline.data import Dataset, make_preprocessor, standardization
+from pipeline.network import build_network, loss_for
 from pipeline.search import NET
 
 keras.config.disable_interactive_logging()  # Keras' print()s (e.g. "Invalid loss") go to the log
@@ -65,7 +65,7 @@ class _StandardizedTarget(RegressorTargetEncoder):
     def fit(self, y):
         super().fit(y)
         y = np.asarray(y, dtype="float64")
-        self.mean_, self.scale_ = y.mean(axis=0), y.std(axis=0) + 1e-12
+        self.mean_, self.scale_ = standardization(y)
         return self
 
     def transform(self, y):
@@ -89,12 +89,6 @@ class Regressor(_SeededBuild, KerasRegressor):
     @property
     def target_encoder(self):
         return _StandardizedTarget()
-
-
-def loss_for(task: str) -> str:
-    return {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}.get(
-        task, "mean_squared_error"
-    )
 
 
 def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec, seed: int) -> Pipeline:

@@ -11,6 +11,11 @@ from typing import Any
 NOT_SEARCHABLE = ("meta", "seed")  # build arguments that are set by the pipeline, not searched
 
 
+def loss_for(task: str) -> str:
+    """The loss that fits the output ``build_network`` gives the task."""
+    return {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy"}.get(task, "mean_squared_error")
+
+
 def build_network(
     meta: dict[str, Any],
     depth: int = 2,
