@@ -15,10 +15,14 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed          ## the seven default stages on breast_cancer; ARGS="..." adds overrides
 	$(BIN)/python -m pipeline $(ARGS)
 
-test: $(BIN)/.installed         ## the default suite (slow tests left out)
+test: $(BIN)/.installed         ## lint, import contracts, then the default suite (slow tests left out)
+	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
+	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,14 +61,15 @@ if mode == "column":
         return model
     make = lambda: KerasClassifier(model=create_model, epochs=100, batch_size=32, verbose=0)
 else:
-    from pipeline.execution import select_backend
+    from pipeline.engines.execution import select_backend
     select_backend("jax", "~/.cache/staged-keras-search/xla")
-    from pipeline.config import TrainingSpec
-    from pipeline.data import Dataset
-    from pipeline.model import make_estimator
+    from pipeline.config.schema import EarlyStoppingSpec, ModelSpec
+    from pipeline.engines.estimators import make_estimator
+    from pipeline.records import Dataset
     data = Dataset("pima", X, y, "binary")
     params = {"model__depth": 3, "model__neurons": 16, "model__dropout": 0.2}
-    make = lambda: make_estimator(data, params, TrainingSpec(100, 32, None), seed=0)
+    model = ModelSpec(epochs=100, batch_size=32, early_stopping=EarlyStoppingSpec(enabled=False))
+    make = lambda: make_estimator(data, params, model, seed=0)
 times = []
 for _ in range(fits):
     est = make(); t = time.perf_counter(); est.fit(X, y); times.append(time.perf_counter() - t)
@@ -229,21 +230,27 @@ def fused(work: Path) -> list[dict]:
 
 IN_PROCESS = r'''
 import json, sys, time
-from pipeline.execution import select_backend
-select_backend("jax", sys.argv[2], host_devices=True)
-import jax
-from pipeline import data, search
-from pipeline.config import DatasetSpec, TrainingSpec
+from pipeline import data, engines
+from pipeline.config.schema import DatasetSpec, EarlyStoppingSpec, ModelSpec, RunSpec, SearchSpec
+from pipeline.records import Problem, Stage
+from pipeline.stage import run_stage
+from pipeline.strategies.grid import FullGrid
+spec = RunSpec(search=SearchSpec(cv=5, engine="fused"), model=ModelSpec(epochs=100, batch_size=32,
+               early_stopping=EarlyStoppingSpec(enabled=False)))
+spec.execution.compile_cache = sys.argv[2]
 train, _ = data.split(data.load_dataset(DatasetSpec("file", sys.argv[1], "Outcome")), 0.2, 0)
+problem = Problem(train, "accuracy", 5, 0)
 base = {"optimizer": "sgd", "model__depth": 3, "model__neurons": 16, "model__dropout": 0.2}
 momentum = [0.0, 0.2, 0.4, 0.6, 0.9]
 grids = {"25x5": {"optimizer__learning_rate": [0.001, 0.01, 0.05, 0.1, 0.2], "optimizer__momentum": momentum},
          "100x5": {"optimizer__learning_rate": [round(0.001 * 1.35**i, 6) for i in range(20)], "optimizer__momentum": momentum}}
-out = {"device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}", "devices": len(jax.devices())}
-for name, grid in grids.items():
-    times = [search.run_stage("s", grid, base, {}, None, train.X, train.y, task="binary", cv=5, seed=0, metric="accuracy",
-                              n_jobs=1, engine="fused", training=TrainingSpec(100, 32, None)).seconds for _ in range(3)]
-    out[name] = {"first": times[0], "steady": min(times[1:])}
+with engines.create(spec, print) as engine:
+    import jax
+    out = {"device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}", "devices": len(jax.devices())}
+    evaluate = lambda s, c, b: engine.evaluate(problem, s, c, b)
+    for name, grid in grids.items():
+        times = [run_stage(Stage("s", grid), FullGrid(), base, {}, evaluate, cv=5).seconds for _ in range(3)]
+        out[name] = {"first": times[0], "steady": min(times[1:])}
 print(json.dumps(out))
 '''
 
@@ -292,7 +299,7 @@ def main() -> None:
     from rich.table import Table
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S")
     log = RESULTS / f"{stamp}.jsonl"
     machine = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "date": stamp, "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])}  # fmt: skip

@@ -10,10 +10,8 @@ import hydra
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline import (
-    config,  # noqa: F401  (registers the schema)
-    errors,
-)
+from pipeline import errors
+from pipeline.config import compose  # registers the schema with Hydra
 from pipeline.errors import Interrupted, UserError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -36,7 +34,7 @@ def cli() -> None:
     except (HydraException, OmegaConfBaseException) as exc:
         if errors.show_traceback:
             raise
-        errors.exit_with(UserError(config.describe_hydra_error(exc)))
+        errors.exit_with(UserError(compose.describe_hydra_error(exc)))
     except KeyboardInterrupt:
         errors.exit_with(Interrupted("interrupted before the first stage started; nothing was lost"))
 

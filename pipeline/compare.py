@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from hydra.experimental.callback import Callback
+
+from pipeline.reports.files import cv_results_path
 
 ALPHA = 0.05
 
@@ -43,12 +44,15 @@ def load_run(folder: Path) -> Run:
     overrides = _yaml(folder / ".hydra" / "overrides.yaml") or []
     config = _yaml(folder / ".hydra" / "config.yaml") or {}
     label = " ".join(o for o in overrides if not o.startswith(("search.seed=", "hydra.")))
-    last = summary.iloc[-1]
-    cv_files = sorted((folder / "cv_results").glob("*.csv"))
-    table = pd.read_csv(cv_files[-1])
-    winner = json.dumps(json.loads(last["winner"]), sort_keys=True)
-    row = table[[json.dumps(json.loads(p), sort_keys=True) == winner for p in table["params"]]].iloc[0]
-    folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
+    decided = [i for i in range(len(summary)) if json.loads(summary["winner"].iloc[i])]  # stages that had candidates
+    index = decided[-1] if decided else len(summary) - 1
+    last = summary.iloc[index]
+    folds = np.array([], dtype=float)
+    if decided:
+        table = pd.read_csv(cv_results_path(folder, index + 1, last["stage"]))
+        winner = json.dumps(json.loads(last["winner"]), sort_keys=True)
+        row = table[[json.dumps(json.loads(p), sort_keys=True) == winner for p in table["params"]]].iloc[0]
+        folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
     return Run(
         folder=folder,
         label=label,
@@ -127,7 +131,7 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
 
 
 def write_comparison(out: Path, runs: list[Run]) -> pd.DataFrame:
-    from pipeline import plots
+    from pipeline.reports import plots
 
     table = comparison_table(runs)
     statement = noise_statement(runs, table)
@@ -138,18 +142,6 @@ def write_comparison(out: Path, runs: list[Run]) -> pd.DataFrame:
         f"# Comparison of {len(runs)} runs\n\n{_markdown(table)}\n\n{statement}\n\n![comparison](comparison.png)\n"
     )
     return table
-
-
-class CompareOnMultirunEnd(Callback):
-    """Hydra callback: when a multirun ends, write the comparison into its sweep folder."""
-
-    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        sweep = Path(config.hydra.sweep.dir)
-        runs = find_runs([sweep]) if sweep.is_dir() else []
-        if runs:
-            table = write_comparison(sweep, runs)
-            print(f"comparison of {len(runs)} runs ({len(table)} configurations): {sweep / 'comparison.md'}")
-            print(noise_statement(runs, table))
 
 
 def _yaml(path: Path) -> Any:

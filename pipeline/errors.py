@@ -61,3 +61,11 @@ def never_swallow_ctrl_c() -> None:
             default(unraisable)
 
     sys.unraisablehook = hook
+
+
+class StageFailed(UserError):
+    """Every fit of a stage failed: nothing to freeze, so the run stops here."""
+
+    def __init__(self, stage: str, failed: int, cause: str):
+        super().__init__(f"stage {stage}: all {failed} fits failed; first cause: {cause}")
+        self.stage = stage

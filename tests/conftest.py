@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from pipeline.config import build_run_spec  # noqa: E402
+from pipeline.config.compose import load  # noqa: E402
+from pipeline.observers import Observer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -41,11 +42,11 @@ def compose_cfg(*overrides: str):
 
 
 def spec_for(*overrides: str, tiny: bool = True):
-    return build_run_spec(compose_cfg(*(TINY if tiny else []), *overrides))
+    return load(compose_cfg(*(TINY if tiny else []), *overrides))
 
 
-class NullDisplay:
-    """A Display that shows nothing but remembers what it was told."""
+class NullDisplay(Observer):
+    """An observer that shows nothing but remembers what it was told."""
 
     def __init__(self):
         self.started, self.done, self.finished, self.notes = [], 0, [], []
@@ -56,7 +57,7 @@ class NullDisplay:
     def fits_done(self, count):
         self.done += count
 
-    def stage_finished(self, result):
+    def stage_finished(self, index, result):
         self.finished.append(result)
 
     def note(self, message):
@@ -66,11 +67,15 @@ class NullDisplay:
 @pytest.fixture
 def run_tiny(tmp_path):
     """Run the real staged search in-process on a shrunk config; returns (result, display)."""
-    from pipeline import runner
+    from pipeline import engines, runner
+    from pipeline.observers import Observers
+    from pipeline.reports.files import RunFolder
 
     def _run(*overrides: str):
         display = NullDisplay()
-        result = runner.run(spec_for(f"store.dir={tmp_path / 'stages'}", *overrides), tmp_path, display)
+        spec = spec_for(f"store.dir={tmp_path / 'stages'}", *overrides)
+        with engines.create(spec, display.note) as engine:
+            result = runner.run(spec, engine, Observers(display, RunFolder()), tmp_path)
         return result, display
 
     return _run

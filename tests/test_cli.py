@@ -4,7 +4,7 @@ import json
 import pytest
 from joblib import Parallel, delayed, parallel_config
 
-import pipeline.execution  # noqa: F401  (registers the tracked-loky backend)
+from pipeline.engines.execution import TrackedLokyBackend
 from tests.conftest import TINY, run_cli
 
 NOISE = ("I0000", "W0000", "absl::", "oneDNN", "cudart", "DeprecationWarning", "Traceback")
@@ -56,7 +56,7 @@ def _backend_in_worker() -> tuple[str, str, str]:
 
 def test_workers_get_the_backend_and_thread_caps_before_keras_is_imported(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    with parallel_config(backend="tracked-loky", n_jobs=2):
+    with parallel_config(backend=TrackedLokyBackend(), n_jobs=2):
         results = Parallel()(delayed(_backend_in_worker)() for _ in range(2))
     import os
 

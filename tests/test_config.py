@@ -1,14 +1,15 @@
 """Config validation: every mistake is caught before any fit, with a one-line fix."""
 import pytest
 
-from pipeline.config import SEARCHABLE, build_run_spec
+from pipeline.config.catalogue import SEARCHABLE
+from pipeline.config.compose import load
 from pipeline.errors import UserError
 from tests.conftest import compose_cfg, spec_for
 
 
 def error_for(*overrides: str) -> str:
     with pytest.raises(UserError) as info:
-        build_run_spec(compose_cfg(*overrides))
+        load(compose_cfg(*overrides))
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -16,22 +17,20 @@ def error_for(*overrides: str) -> str:
 
 def test_default_config_is_the_seven_stages_in_order():
     spec = spec_for(tiny=False)
-    assert [s.name for s in spec.stages] == [
-        "optimizer", "lr_momentum", "init", "activation", "dropout", "neurons", "depth"
-    ]  # fmt: skip
+    assert spec.order.stages == ["optimizer", "lr_momentum", "init", "activation", "dropout", "neurons", "depth"]
     assert spec.dataset.name == "breast_cancer"
-    assert spec.conditions == {"optimizer__momentum": {"optimizer": ["sgd", "rmsprop"]}}
+    assert spec.conditions() == {"optimizer__momentum": {"optimizer": ["sgd", "rmsprop"]}}
 
 
 def test_architecture_first_order():
     spec = spec_for("order=architecture_first", tiny=False)
-    assert [s.name for s in spec.stages][:2] == ["depth", "neurons"]
-    assert [s.name for s in spec.stages][-2:] == ["optimizer", "lr_momentum"]
+    assert spec.order.stages[:2] == ["depth", "neurons"]
+    assert spec.order.stages[-2:] == ["optimizer", "lr_momentum"]
 
 
 def test_custom_order_and_grid_override_from_the_command_line():
     spec = spec_for("order.stages=[depth,optimizer]", "stages.depth.grid.model__depth=[1,5]", tiny=False)
-    assert [(s.name, s.grid) for s in spec.stages] == [
+    assert [(name, s.grid) for name, s in spec.ordered_stages()] == [
         ("depth", {"model__depth": [1, 5]}),
         ("optimizer", {"optimizer": ["sgd", "rmsprop", "adagrad", "adam", "nadam"]}),
     ]
@@ -39,7 +38,7 @@ def test_custom_order_and_grid_override_from_the_command_line():
 
 def test_new_stage_defined_on_the_command_line():
     spec = spec_for("+stages.width={grid:{model__neurons:[3,5]}}", "order.stages=[width]", tiny=False)
-    assert spec.stages[0].grid == {"model__neurons": [3, 5]}
+    assert spec.ordered_stages()[0][1].grid == {"model__neurons": [3, 5]}
 
 
 def test_unknown_stage_in_order():
@@ -107,7 +106,7 @@ def test_searchable_names_follow_the_build_signature():
 def test_every_allowed_activation_and_init_is_known_to_keras():
     import keras
 
-    from pipeline.config import ACTIVATIONS, INITS
+    from pipeline.config.catalogue import ACTIVATIONS, INITS
 
     for name in ACTIVATIONS:
         assert keras.activations.get(name) is not None
@@ -117,8 +116,30 @@ def test_every_allowed_activation_and_init_is_known_to_keras():
 
 def test_new_stage_by_single_keys():
     spec = spec_for("+stages.width.grid.model__neurons=[3,5]", "order.stages=[width]", tiny=False)
-    assert spec.stages[0].grid == {"model__neurons": [3, 5]}
+    assert spec.ordered_stages()[0][1].grid == {"model__neurons": [3, 5]}
 
 
 def test_typo_in_a_stage_key():
     assert error_for("+stages.depth.gird.model__depth=[1]").startswith("stages.depth.gird: unknown key")
+
+
+def test_searchable_model_params_are_the_build_functions_arguments():
+    import inspect
+
+    from pipeline.config.catalogue import MODEL_PARAMS
+    from pipeline.engines.network import NOT_SEARCHABLE, build_network
+
+    arguments = [p for p in inspect.signature(build_network).parameters if p not in NOT_SEARCHABLE]
+    assert MODEL_PARAMS == tuple(f"model__{p}" for p in arguments)
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("+stages.optimizer.grid.optimizer__beta_1=[fast]", "bad value 'fast'; beta_1 must be a number"),
+        ("+stages.optimizer.grid.optimizer__nesterov=[1]", "bad value 1; nesterov must be true or false"),
+        ("search.scoring=acuracy", "search.scoring=acuracy: unknown scorer"),
+    ],
+)
+def test_optimizer_arguments_and_scorers_are_checked_before_any_fit(override, expected):
+    assert expected in error_for(override)

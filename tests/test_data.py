@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.data import DatasetSpec, check_folds, infer_task, load_dataset, make_preprocessor, split
+from pipeline.config.schema import DatasetSpec
+from pipeline.data import check_folds, infer_task, load_dataset, make_preprocessor, split
 from pipeline.errors import UserError
 
 

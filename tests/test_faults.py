@@ -222,3 +222,47 @@ def test_same_command_in_fresh_processes_gives_the_same_winners_and_scores(tmp_p
     assert list(runs[0]["winner"]) == list(runs[1]["winner"])
     assert (abs(runs[0]["mean_score"] - runs[1]["mean_score"]) <= 1e-6).all()
     assert (abs(runs[0]["std_score"] - runs[1]["std_score"]) <= 1e-6).all()
+
+
+# --- 9. found while reading the code: each through the CLI --------------------------------
+
+NOTHING_TO_TUNE = [*FAST, "dataset=iris", "order.stages=[optimizer,lr_momentum]", "stages.optimizer.grid.optimizer=[adam]",
+                   "~stages.lr_momentum.grid.optimizer__learning_rate"]  # momentum only, and adam takes none  # fmt: skip
+
+
+def test_a_stage_with_nothing_to_tune_reads_back_everywhere(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", *NOTHING_TO_TUNE, "search.seed=0,1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(sweep / "comparison.csv")  # the comparison copes with a last stage that fitted nothing
+    assert table["seeds"].tolist() == [2]
+    again = run_cli(*NOTHING_TO_TUNE, "search.seed=0", f"hydra.run.dir={tmp_path / 'again'}", cwd=tmp_path)
+    assert again.returncode == 0 and "corrupt" not in again.stdout + again.stderr
+    summary = pd.read_csv(tmp_path / "again" / "summary.csv")
+    assert summary["fits"].tolist() == [2, 0] and summary["reused"].tolist() == [True, False]
+    for entry in entries(tmp_path):
+        shown = subprocess.run([sys.executable, "-m", "pipeline.store", "show", entry.name], cwd=tmp_path, text=True,
+                               capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+        assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+
+
+def test_a_simpler_rule_that_cannot_order_text_is_a_config_error(tmp_path):
+    proc = run_cli(*FAST, "search.select=one_se", "stages.optimizer.simpler.optimizer=ascending", cwd=tmp_path)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert line.startswith("error: stages.optimizer.simpler.optimizer=ascending: orders numbers, but optimizer has")
+    assert entries(tmp_path) == []
+
+
+def test_ctrl_c_during_the_final_refit_says_the_stages_are_kept(tmp_path):
+    args = [*TINY, "dataset=breast_cancer", "order.stages=[depth]", "stages.depth.grid.model__depth=[1]",
+            "model.epochs=1500"]  # one stage of 2 fits, then a long final refit  # fmt: skip
+    proc = start(*args, cwd=tmp_path)
+    wait_for(lambda: len(entries(tmp_path)) == 1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    line = one_line_error(subprocess.CompletedProcess([], 130, "", err))
+    assert line == "error: interrupted during the final refit; 1 completed stage stored; run the same command to finish"
+    assert len(entries(tmp_path)) == 1

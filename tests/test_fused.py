@@ -7,21 +7,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import data, fused, search
-from pipeline.config import DatasetSpec, TrainingSpec
-from pipeline.model import make_estimator
+from pipeline import data, engines
+from pipeline.config.schema import DatasetSpec, EarlyStoppingSpec, ModelSpec, RunSpec, SearchSpec
+from pipeline.engines.programs import Program
+from pipeline.records import Problem, Stage
+from pipeline.stage import run_stage
+from pipeline.strategies.grid import FullGrid, RandomBudget
 from tests.conftest import ROOT, TINY, run_cli
 
-NO_EARLY_STOP = TrainingSpec(epochs=3, batch_size=16, early_stopping=None)
+NO_EARLY_STOP = ModelSpec(epochs=3, batch_size=16, early_stopping=EarlyStoppingSpec(enabled=False))
 
 
-def stage(engine: str, dataset: str, grid: dict, base: dict, training: TrainingSpec, cv: int = 2, seed: int = 0, **kw):
+def stage(engine: str, dataset: str, grid: dict, base: dict, model: ModelSpec, cv: int = 2, seed: int = 0,
+          budget: int | None = None):  # fmt: skip
+    """One stage through the engine seam, as the runner runs it."""
     train, _ = data.split(data.load_dataset(DatasetSpec(dataset)), 0.2, seed)
-    return search.run_stage(
-        "stage", grid, base, {}, lambda params: make_estimator(train, params, training, seed), train.X, train.y,
-        task=train.task, cv=cv, seed=seed, metric=search.default_metric(train.task), n_jobs=1, engine=engine,
-        training=training, **kw,
-    )  # fmt: skip
+    problem = Problem(train, "r2" if train.task == "regression" else "accuracy", cv, seed)
+    spec = RunSpec(search=SearchSpec(cv=cv, seed=seed, n_jobs=1, engine=engine), model=model)
+    strategy = FullGrid() if budget is None else RandomBudget(budget, seed)
+    with engines.create(spec, print) as chosen:
+        assert chosen.name == engine
+        return run_stage(Stage("stage", grid), strategy, base, {}, lambda s, c, b: chosen.evaluate(problem, s, c, b), cv=cv)
 
 
 @pytest.mark.parametrize(
@@ -41,9 +47,7 @@ def test_fused_table_has_the_gridsearchcv_columns_candidates_and_folds(dataset, 
 
 
 def test_early_stopping_stops_each_model_on_its_own():
-    training = TrainingSpec(epochs=80, batch_size=32,
-                            early_stopping={"monitor": "val_loss", "patience": 2, "restore_best_weights": True,
-                                            "validation_split": 0.2})  # fmt: skip
+    training = ModelSpec(epochs=80, batch_size=32, early_stopping=EarlyStoppingSpec(patience=2))
     grid = {"optimizer__learning_rate": [0.0001, 0.3]}  # creeps along / overshoots quickly
     result = stage("fused", "breast_cancer", grid, {"optimizer": "sgd"}, training)
     epochs = result.cv_results[["split0_test_epochs_run", "split1_test_epochs_run"]].to_numpy()
@@ -61,10 +65,18 @@ def test_diverging_models_score_nan_and_count_as_failed():
 
 
 def test_a_random_budget_draws_the_same_candidates_as_randomizedsearchcv():
+    from sklearn.model_selection import RandomizedSearchCV
+
+    from pipeline.engines.estimators import make_estimator
+
     grid = {"optimizer__learning_rate": [0.001, 0.003, 0.01, 0.03, 0.1], "model__init": ["he_normal", "glorot_uniform"]}
-    params = {e: list(stage(e, "iris", grid, {"optimizer": "adam"}, NO_EARLY_STOP, budget=2).cv_results["params"])
-              for e in ("gridsearchcv", "fused")}  # fmt: skip
-    assert params["fused"] == params["gridsearchcv"] and len(params["fused"]) == 2
+    train, _ = data.split(data.load_dataset(DatasetSpec("iris")), 0.2, 0)
+    theirs = RandomizedSearchCV(make_estimator(train, {}, NO_EARLY_STOP, seed=0), {f"net__{k}": v for k, v in grid.items()},
+                                n_iter=2, random_state=0, cv=2).fit(train.X, train.y)  # fmt: skip
+    expected = [json.dumps({k.removeprefix("net__"): v for k, v in p.items()}, sort_keys=True)
+                for p in theirs.cv_results_["params"]]  # fmt: skip
+    for engine in ("gridsearchcv", "fused"):
+        assert list(stage(engine, "iris", grid, {"optimizer": "adam"}, NO_EARLY_STOP, budget=2).cv_results["params"]) == expected
 
 
 @pytest.mark.parametrize("name", ["sgd", "rmsprop"])
@@ -74,7 +86,7 @@ def test_momentum_as_a_per_model_value_gives_keras_own_updates(name):
     meta = {"n_features_in_": 3, "target_type_": "binary", "n_classes_": 2}
     for momentum in (0.0, 0.9):
         params = {"optimizer": name, "optimizer__learning_rate": 0.1, "optimizer__momentum": momentum}
-        program = fused._Program(params, meta, "binary", NO_EARLY_STOP, seed=0)
+        program = Program(params, meta, "binary", NO_EARLY_STOP.training(), seed=0)
         reference = keras.optimizers.get({"class_name": name, "config": {"learning_rate": 0.1, "momentum": momentum}})
         reference.build(program.model.trainable_variables)
         weights = [np.asarray(v.value) for v in program.model.trainable_variables]
@@ -146,9 +158,7 @@ def test_engines_agree_within_noise_and_pick_the_same_winners():
     row of ~150) for candidates whose scores barely vary. Winners: stage by stage from the
     same frozen values, the same winner in most stages.
     """
-    training = TrainingSpec(epochs=20, batch_size=32,
-                            early_stopping={"monitor": "val_loss", "patience": 3, "restore_best_weights": True,
-                                            "validation_split": 0.2})  # fmt: skip
+    training = ModelSpec(epochs=20, batch_size=32, early_stopping=EarlyStoppingSpec(patience=3))
     stages = [
         ({"optimizer": ["sgd", "adam", "adagrad"]}, {}),
         ({"optimizer__learning_rate": [0.0003, 0.003, 0.03]}, {"optimizer": "adam"}),

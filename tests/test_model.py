@@ -4,12 +4,12 @@ import numpy as np
 from sklearn.base import is_classifier, is_regressor
 from sklearn.model_selection import StratifiedKFold, check_cv
 
-from pipeline.config import TrainingSpec
-from pipeline.data import DatasetSpec, load_dataset
-from pipeline.model import Classifier, Regressor, make_estimator
-from pipeline.network import build_network
+from pipeline.config.schema import DatasetSpec, EarlyStoppingSpec, ModelSpec
+from pipeline.data import load_dataset
+from pipeline.engines.estimators import Classifier, Regressor, make_estimator
+from pipeline.engines.network import build_network
 
-TRAINING = TrainingSpec(epochs=2, batch_size=32, early_stopping=None)
+TRAINING = ModelSpec(epochs=2, batch_size=32, early_stopping=EarlyStoppingSpec(enabled=False))
 
 
 def test_classifier_is_recognised_so_integer_cv_is_stratified():
@@ -50,6 +50,6 @@ def test_same_seed_same_model():
 
 def test_regressor_predicts_in_the_targets_units():
     data = load_dataset(DatasetSpec("diabetes"))
-    model = make_estimator(data, {}, TrainingSpec(epochs=20, batch_size=32, early_stopping=None), seed=0)
+    model = make_estimator(data, {}, ModelSpec(epochs=20, batch_size=32, early_stopping=EarlyStoppingSpec(enabled=False)), seed=0)
     model.fit(data.X, data.y)
     assert abs(model.predict(data.X).mean() - data.y.mean()) < 0.3 * data.y.std()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.compare import Run, comparison_table, find_runs, main, noise_statement
-from pipeline.search import pick_winner
+from pipeline.space import pick_winner
 from tests.conftest import TINY, run_cli
 
 
@@ -136,3 +136,39 @@ def test_orderings_preset_is_a_multirun_over_orderings_and_seeds():
 def test_compare_cli_rejects_a_folder_without_runs(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_the_terminal_summary_fits_80_columns_without_breaking_a_value(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from pipeline.records import RunResult, StageResult
+    from pipeline.reports.terminal import print_summary
+
+    winners = [{"optimizer": "adam"}, {"optimizer__learning_rate": 0.001, "optimizer__momentum": 0.9},
+               {"model__init": "glorot_uniform"}, {"model__activation": "relu"}]  # fmt: skip
+    stages = tuple(StageResult(f"stage{i}", tuple(w), {}, w, 0.9758, 0.0083, 9, 27, 0, 123.4, reused=i == 1)
+                   for i, w in enumerate(winners))  # fmt: skip
+    out = io.StringIO()
+    print_summary(Console(file=out, width=80), RunResult(stages, {}, "balanced_accuracy", 0.95, tmp_path))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = out.getvalue()
+    for value in ("optimizer=adam", "learning_rate=0.001,", "momentum=0.9", "init=glorot_uniform", "reused", "yes"):
+        assert value in text, value
+
+
+def test_every_observer_hears_every_moment(tmp_path):
+    from pipeline import engines, runner
+    from pipeline.observers import Observers
+    from pipeline.reports.files import RunFolder
+    from tests.conftest import NullDisplay, spec_for
+
+    first, second = NullDisplay(), NullDisplay()
+    spec = spec_for(f"store.dir={tmp_path / 'stages'}", "dataset=iris", "order.stages=[depth]")
+    with engines.create(spec, first.note) as engine:
+        runner.run(spec, engine, Observers(first, second, RunFolder()), tmp_path)
+    for observer in (first, second):
+        assert observer.started == [(1, 1, "depth", 4)] and observer.done == 4 and len(observer.finished) == 1
+    assert (tmp_path / "report.md").is_file()

@@ -4,7 +4,7 @@ import json
 import keras
 import pandas as pd
 
-from pipeline.report import SUMMARY_COLUMNS
+from pipeline.reports.files import SUMMARY_COLUMNS
 
 
 def test_stages_run_in_order_and_write_every_file(run_tiny, tmp_path):

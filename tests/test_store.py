@@ -9,9 +9,9 @@ import time
 import pandas as pd
 import pytest
 
-from pipeline.runner import key_of
-from pipeline.search import StageResult
-from pipeline.store import StageStore, canonical, main, stage_key
+from pipeline.records import StageResult
+from pipeline.store import StageStore, canonical, stage_key
+from pipeline.store.cli import main
 from tests.conftest import ROOT, TINY, spec_for
 
 DESCRIPTION = {
@@ -21,6 +21,9 @@ DESCRIPTION = {
     "search": {"cv": 2, "metric": "accuracy", "seed": 0},
     "versions": {"keras": "3.0"},
 }
+
+
+KEY = stage_key(DESCRIPTION)
 
 
 def a_result(**changes) -> StageResult:
@@ -68,13 +71,13 @@ def test_key_changes_with_whatever_decides_the_result(path, value):
 
 
 def test_key_ignores_the_stage_display_name():
-    assert key_of(changed("stage.name", "layers")) == key_of(DESCRIPTION)
+    assert stage_key(changed("stage.name", "layers")) == stage_key(DESCRIPTION)
 
 
 def test_real_config_keys_are_stable_across_equivalent_overrides():
     a = spec_for("model.params.optimizer__learning_rate=0.001")
     b = spec_for("model.params.optimizer__learning_rate=1e-3")
-    assert stage_key({"p": a.base_params}) == stage_key({"p": b.base_params})
+    assert stage_key({"p": a.model.params}) == stage_key({"p": b.model.params})
 
 
 # --- entries ------------------------------------------------------------------------
@@ -94,8 +97,8 @@ def test_put_then_get_round_trips(tmp_path):
 def test_fetch_or_compute_computes_once(tmp_path):
     store, calls = StageStore(tmp_path), []
     compute = lambda: calls.append(1) or a_result()  # noqa: E731
-    first = store.fetch_or_compute("k", DESCRIPTION, compute)
-    second = store.fetch_or_compute("k", DESCRIPTION, compute)
+    first = store.fetch_or_compute(DESCRIPTION, compute)
+    second = store.fetch_or_compute(DESCRIPTION, compute)
     assert len(calls) == 1 and not first.reused and second.reused
 
 
@@ -103,18 +106,18 @@ def test_fetch_or_compute_computes_once(tmp_path):
 def test_corrupt_entry_is_reported_and_recomputed(tmp_path, damage):
     notes = []
     store = StageStore(tmp_path, report=notes.append)
-    store.put("k", DESCRIPTION, a_result())
-    entry = tmp_path / "k"
+    store.put(KEY, DESCRIPTION, a_result())
+    entry = tmp_path / KEY
     if damage == "truncate_table":
         (entry / "cv_results.csv").write_text("params,mean_te")
     elif damage == "edit_result":
         (entry / "result.json").write_text((entry / "result.json").read_text().replace('"model__depth": 2', '"model__depth": 4'))
     else:
         (entry / "checksum").unlink()
-    result = store.fetch_or_compute("k", DESCRIPTION, lambda: a_result(seconds=1.0))
+    result = store.fetch_or_compute(DESCRIPTION, lambda: a_result(seconds=1.0))
     assert not result.reused and result.winner == {"model__depth": 2}
     assert len(notes) == 1 and "corrupt" in notes[0] and "\n" not in notes[0]
-    assert store.get("k").seconds == 1.0  # the recomputed entry replaced the bad one
+    assert store.get(KEY).seconds == 1.0  # the recomputed entry replaced the bad one
 
 
 def test_leftover_temporary_folders_are_ignored_and_cleaned(tmp_path):
@@ -128,10 +131,10 @@ def test_leftover_temporary_folders_are_ignored_and_cleaned(tmp_path):
 def test_readonly_and_off_modes_never_write(tmp_path):
     for mode in ("readonly", "off"):
         store = StageStore(tmp_path / mode, mode)
-        store.fetch_or_compute("k", DESCRIPTION, a_result)
-        assert not (tmp_path / mode / "k").exists()
-    StageStore(tmp_path / "rw").put("k", DESCRIPTION, a_result())
-    assert StageStore(tmp_path / "rw", "readonly").fetch_or_compute("k", DESCRIPTION, a_result).reused
+        store.fetch_or_compute(DESCRIPTION, a_result)
+        assert not (tmp_path / mode / KEY).exists()
+    StageStore(tmp_path / "rw").put(KEY, DESCRIPTION, a_result())
+    assert StageStore(tmp_path / "rw", "readonly").fetch_or_compute(DESCRIPTION, a_result).reused
 
 
 # --- reuse in real runs ---------------------------------------------------------------
@@ -257,3 +260,21 @@ def test_warm_rerun_reuses_the_final_refit_without_importing_keras(tmp_path):
     assert "| keras" not in log and "| tensorflow" not in log  # ...and Keras was never imported
     assert (tmp_path / "b" / "model.keras").read_bytes() == (tmp_path / "a" / "model.keras").read_bytes()
     assert json.loads((tmp_path / "b" / "test_score.json").read_text()) == json.loads((tmp_path / "a" / "test_score.json").read_text())
+
+
+def test_a_stage_key_holds_only_the_conditions_that_touch_its_grid():
+    from pipeline.records import Dataset, Stage
+    from pipeline.store import describe_run, describe_stage
+
+    spec = spec_for()
+    train = Dataset("d", pd.DataFrame({"a": [1.0, 2.0]}), pd.Series([0, 1]), "binary")
+    shared = describe_run(spec, train, 1, "accuracy", {"engine": "gridsearchcv"})
+    depth, lr = Stage("depth", {"model__depth": [1, 2]}), Stage("lr", {"optimizer__momentum": [0.0, 0.9]})
+    momentum = {"optimizer__momentum": {"optimizer": ["sgd", "rmsprop"]}}
+    edited = {"optimizer__momentum": {"optimizer": ["sgd"]}}
+    frozen = {"optimizer": "adam"}
+    key = lambda stage, conditions: stage_key(describe_stage(shared, stage, {"kind": "grid"}, conditions, frozen))  # noqa: E731
+    assert key(depth, momentum) == key(depth, edited)  # another stage's condition: not this stage's business
+    assert key(lr, momentum) != key(lr, edited)
+    other_strategy = stage_key(describe_stage(shared, depth, {"kind": "random", "budget": 3}, momentum, frozen))
+    assert other_strategy != key(depth, momentum)

@@ -1,4 +1,4 @@
-"""Where fits run: Keras backend, per-worker thread caps, and fit-completion callbacks.
+"""Where fits run: Keras backend, per-worker thread caps, joblib backends that report finished fits.
 
 Everything here must happen before Keras is imported, in the main process and in
 every worker: loky workers receive the environment built by ``worker_env``.
@@ -9,15 +9,15 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
+from importlib import metadata
 
-from joblib import parallel_config, register_parallel_backend
+from joblib import parallel_config
 from joblib._parallel_backends import LokyBackend
 
 from pipeline.errors import UserError
 
-BACKENDS = ("jax", "tensorflow")
-KINDS = ("local", "dask")
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
+Progress = Callable[[int], None]
 
 
 def select_backend(name: str, compile_cache: str | None = None, host_devices: bool = False) -> None:
@@ -28,8 +28,6 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
     0.3 s per fit on breast_cancer). ``host_devices`` shows JAX one CPU device per core, so
     that the fused engine can spread its models over the cores (GPUs are unaffected).
     """
-    if name not in BACKENDS:
-        raise UserError(f"execution.keras_backend={name}: choose one of {', '.join(BACKENDS)}")
     if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != name:
         raise UserError(
             f"execution.keras_backend={name}: Keras was already imported with "
@@ -48,6 +46,12 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
         )
+
+
+def library_versions(backend: str) -> dict[str, str]:
+    """Versions that can change a stage's numbers (read without importing them)."""
+    names = ["scikit-learn", "keras", "scikeras", "numpy", {"jax": "jaxlib", "tensorflow": "tensorflow"}[backend]]
+    return {"backend": backend, **{name: metadata.version(name) for name in names}}
 
 
 def cores() -> int:
@@ -76,19 +80,21 @@ def worker_env(n_workers: int | None) -> dict[str, str]:
     ``n_workers=None`` (a Dask worker, whose neighbours we cannot see) means one thread per fit.
     """
     threads = 1 if n_workers is None else max(1, cores() // max(1, n_workers))
-    env = {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
-    return env
+    return {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
 
 
 class _Tracked:
-    """Mixin for a joblib backend: report each finished batch of fits to ``report_fits_done``."""
+    """Mixin for a joblib backend: report each finished batch of fits to ``progress``."""
+
+    def __init__(self, *args, progress: Progress = lambda n: None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.progress = progress
 
     def submit(self, func, callback=None):
         size = len(func) if hasattr(func, "__len__") else 1
 
         def done(result):
-            if report_fits_done is not None:
-                report_fits_done(size)
+            self.progress(size)
             if callback is not None:
                 callback(result)
 
@@ -104,29 +110,22 @@ class TrackedLokyBackend(_Tracked, LokyBackend):
         return env
 
 
-register_parallel_backend("tracked-loky", TrackedLokyBackend)
-
-
 @contextlib.contextmanager
-def fits_running(n_jobs: int, on_done: Callable[[int], None]) -> Iterator[None]:
+def fits_running(n_jobs: int, progress: Progress, dask_client=None) -> Iterator[None]:
     """Run the joblib calls inside on ``n_jobs`` workers (or the Dask cluster), reporting each fit.
 
-    Workers report through the backend's completion callback; with ``n_jobs == 1`` joblib
-    bypasses backends, and the scorer (running in this process) calls ``report_fits_done``.
-    In worker processes it stays ``None``.
+    Workers report through the backend's completion callback. With ``n_jobs == 1`` joblib
+    runs the fits here and bypasses backends; the scorer then reports (see ``FitScore``).
     """
-    global report_fits_done
-    report_fits_done = on_done
-    backend, jobs = ("tracked-dask", -1) if _dask_client is not None else ("tracked-loky", n_jobs)
-    try:
-        with parallel_config(backend=backend, n_jobs=jobs):
-            yield
-    finally:
-        report_fits_done = None
+    if dask_client is not None:
+        from joblib._dask import DaskDistributedBackend
 
-
-report_fits_done: Callable[[int], None] | None = None
-_dask_client = None  # set while a Dask cluster is in use (see dask_cluster)
+        tracked = type("TrackedDaskBackend", (_Tracked, DaskDistributedBackend), {})
+        backend, jobs = tracked(client=dask_client, progress=progress), -1
+    else:
+        backend, jobs = TrackedLokyBackend(progress=progress), n_jobs
+    with parallel_config(backend=backend, n_jobs=jobs):
+        yield
 
 
 class _PrepareWorker:
@@ -145,20 +144,15 @@ class _PrepareWorker:
 
 
 @contextlib.contextmanager
-def dask_cluster(address: str | None, workers: int) -> Iterator[None]:
-    """Run every stage's fits on a Dask cluster: the one at ``address``, or a local one started here."""
-    global _dask_client
+def dask_cluster(address: str | None, workers: int) -> Iterator[object]:
+    """A Dask client: of the scheduler at ``address``, or of a local cluster started (and ended) here."""
     try:
         from distributed import Client, LocalCluster
         from distributed.diagnostics.plugin import WorkerPlugin
-        from joblib._dask import DaskDistributedBackend
     except ImportError:
         raise UserError(
             "execution=dask needs Dask: pip install 'staged-keras-search[dask]' (or pip install 'dask[distributed]')"
         ) from None
-
-    class TrackedDaskBackend(_Tracked, DaskDistributedBackend):
-        pass
 
     env = worker_env(None)
     cluster = None
@@ -173,12 +167,9 @@ def dask_cluster(address: str | None, workers: int) -> Iterator[None]:
         raise UserError(f"execution.address={address}: cannot reach a Dask scheduler there ({exc})") from None
     plugin = type("PrepareWorker", (_PrepareWorker, WorkerPlugin), {})(env)
     client.register_plugin(plugin, name="staged-keras-search")
-    register_parallel_backend("tracked-dask", lambda **kw: TrackedDaskBackend(client=client, **kw))
-    _dask_client = client
     try:
-        yield
+        yield client
     finally:
-        _dask_client = None
         client.close()
         if cluster is not None:
             cluster.close()

@@ -1,6 +1,6 @@
-"""The run's files: summary, winners, test score and one cv_results table per stage.
+"""The run folder: summary, winners, test score, one cv_results table per stage, and ``report.md``.
 
-Reads and writes only tables and JSON: no Keras, no Hydra.
+``RunFolder`` is the observer that writes them; reads and writes only tables and JSON.
 """
 from __future__ import annotations
 
@@ -12,12 +12,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.search import StageResult
+from pipeline.config.schema import RunSpec
+from pipeline.observers import Observer
+from pipeline.records import RunResult, StageResult
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
     "reused", "seconds_saved", "ties",
 )  # fmt: skip
+
+
+class RunFolder(Observer):
+    """Writes each stage's table as soon as it ends (a stopped run keeps what it learned), the rest at the end."""
+
+    def run_started(self, spec: RunSpec, run_dir: Path) -> None:
+        self.run_dir, self.max_epochs = run_dir, spec.model.epochs
+
+    def stage_finished(self, index: int, result: StageResult) -> None:
+        write_stage(self.run_dir, index, result)
+
+    def run_finished(self, result: RunResult) -> None:
+        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
+        write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs)
 
 
 def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
@@ -68,7 +84,7 @@ def _write_json(path: Path, payload: Any) -> None:
 
 def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int) -> Path:
     """``report.md`` with its charts: summary, one chart per stage, the path, early stopping."""
-    from pipeline import plots
+    from pipeline.reports import plots
 
     charts = run_dir / "charts"
     charts.mkdir(exist_ok=True)

@@ -1,155 +1,23 @@
-"""The fused engine: every candidate × fold of a stage trained together, in compiled JAX programs.
+"""The fused engine's compiled training program: a group of models that share shapes, trained at once.
 
-The GridSearchCV engine spends almost all of its time in Keras' per-step and per-epoch
-Python machinery, not in arithmetic. Here the same Keras model (``build_network``) and the
-same Keras optimizer are driven through Keras 3's stateless API inside one ``jax.jit``
-program per group of models that share shapes: ``lax.while_loop`` over epochs,
-``lax.scan`` over batches, ``vmap`` over the group's (candidate, fold) models. Values that
-only change numbers (learning rate, momentum of sgd/rmsprop, initializer) vary inside a
-program; values that change the program (optimizer, activation, dropout, depth, neurons,
-batch size, epochs) start another group.
-
-What it keeps from the GridSearchCV engine: the same folds, each fold's own preprocessing
-and target encoding, the same initial weights (same build function, same seed), batch
-size with a smaller last batch, reshuffling every epoch, Keras' ``validation_split`` (the
-last rows of a fold's training part) and ``EarlyStopping`` per model (a stopped model
-keeps its best weights and stops updating; its epochs-run is recorded), divergence
-(a non-finite loss) scored NaN, and the same scorer on the same held-out rows.
+The same Keras model (``build_network``) and the same Keras optimizer, driven through Keras 3's
+stateless API inside one ``jax.jit`` program: ``lax.while_loop`` over epochs, ``lax.scan`` over
+batches, ``vmap`` over the group's (candidate, fold) models. Learning rate, momentum
+(sgd/rmsprop) and the initializer are per-model numbers; everything else is the program's shape.
 """
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import get_scorer
-from sklearn.preprocessing import LabelEncoder
 
-from pipeline.config import TrainingSpec
-from pipeline.data import make_preprocessor, standardization
-from pipeline.network import build_network, loss_for
+from pipeline.engines.network import build_network, loss_for
 
 DEFAULT_OPTIMIZER = "rmsprop"  # scikeras' default when no optimizer is given
-PER_MODEL = ("optimizer__learning_rate", "model__init")  # numbers, not program structure
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # where momentum 0 in the momentum branch is the plain update
-
-
-def unsupported(keras_backend: str) -> str | None:
-    """Why this configuration cannot run fused (the caller falls back to GridSearchCV), or None."""
-    if keras_backend != "jax":
-        return f"the fused engine compiles JAX programs; execution.keras_backend={keras_backend}"
-    return None
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One CV fold, preprocessed and encoded exactly as the Keras step of the estimator sees it."""
-
-    x_train: np.ndarray  # float32, rows in the fold's order (validation rows last)
-    y_train: np.ndarray
-    x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
-    X_test: pd.DataFrame  # ... and as the scorer sees it
-    y_test: np.ndarray
-    meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
-    classes: np.ndarray | None
-    target_mean: float = 0.0
-    target_scale: float = 1.0
-
-
-def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fold]:
-    """Each fold's own preprocessing and target encoding, fitted on its training part only."""
-    out = []
-    for train, test in splitter.split(X, y):
-        prep = make_preprocessor(X).fit(X.iloc[train])
-        x_train = prep.transform(X.iloc[train]).astype("float32")
-        x_test = prep.transform(X.iloc[test]).astype("float32")
-        y_fit = y.iloc[train]
-        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
-        if task == "regression":
-            values = y_fit.to_numpy(dtype="float64")
-            mean, scale = map(float, standardization(values))
-            meta = {"n_features_in_": x_train.shape[1], "target_type_": "continuous", "n_outputs_expected_": 1}
-            out.append(Fold(y_train=((values - mean) / scale).astype("float32")[:, None], meta=meta, classes=None,
-                            target_mean=mean, target_scale=scale, **common))  # fmt: skip
-        else:
-            encoder = LabelEncoder().fit(y_fit)
-            labels = encoder.transform(y_fit)
-            meta = {"n_features_in_": x_train.shape[1], "target_type_": task, "n_classes_": len(encoder.classes_)}
-            y_train = labels.astype("float32")[:, None] if task == "binary" else labels.astype("int32")
-            out.append(Fold(y_train=y_train, meta=meta, classes=encoder.classes_, **common))
-    return out
-
-
-def load() -> None:
-    """Import Keras and JAX now, so that a stage's timing (like GridSearchCV's) leaves imports out."""
-    import jax  # noqa: F401
-    import keras  # noqa: F401
-
-
-def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict:
-    """The columns and order of GridSearchCV's ``cv_results_`` (metrics score and epochs_run, no refit)."""
-    n = len(candidates)
-    out: dict[str, Any] = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1),
-                           "mean_score_time": np.zeros(n), "std_score_time": np.zeros(n)}  # fmt: skip
-    for key in sorted({k for c in candidates for k in c}):
-        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
-                                                dtype=object)  # fmt: skip
-    out["params"] = list(candidates)
-    for name, values in (("score", scores), ("epochs_run", epochs)):
-        for i in range(values.shape[1]):
-            out[f"split{i}_test_{name}"] = values[:, i]
-        means = values.mean(1)
-        out[f"mean_test_{name}"], out[f"std_test_{name}"] = means, values.std(1)
-        out[f"rank_test_{name}"] = pd.Series(means).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
-    return out
-
-
-def group_key(params: Mapping[str, Any], fold: Fold) -> tuple:
-    """Models with equal keys compile to one program: everything but per-model numbers."""
-    optimizer = params.get("optimizer", DEFAULT_OPTIMIZER)
-    per_model = set(PER_MODEL) | ({"optimizer__momentum"} if optimizer in MOMENTUM_OPTIMIZERS else set())
-    static = tuple(sorted((k, repr(v)) for k, v in params.items() if k not in per_model))
-    return static, fold.meta["n_features_in_"], fold.meta.get("n_classes_", 0)
-
-
-def run_models(
-    candidates: Sequence[Mapping[str, Any]],
-    folds: Sequence[Fold],
-    *,
-    task: str,
-    metric: str,
-    training: TrainingSpec,
-    seed: int,
-    on_models_done: Callable[[int], None] = lambda n: None,
-) -> dict[str, np.ndarray]:
-    """Train and score every (candidate, fold): scores, epochs run and seconds, shape (candidates, folds)."""
-    shape = (len(candidates), len(folds))
-    scores, epochs, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
-    groups: dict[tuple, list[tuple[int, int]]] = {}
-    for c, params in enumerate(candidates):
-        for f, fold in enumerate(folds):
-            groups.setdefault(group_key(params, fold), []).append((c, f))
-    scorer = get_scorer(metric)
-    for members in groups.values():
-        started = time.perf_counter()
-        params = candidates[members[0][0]]
-        program = _Program(params, folds[members[0][1]].meta, task, training, seed)
-        trained = program.train([candidates[c] for c, _ in members], [folds[f] for _, f in members])
-        with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
-            for i, (c, f) in enumerate(members):
-                fold = folds[f]
-                epochs[c, f] = trained.epochs_run[i]
-                if trained.finite[i]:
-                    scores[c, f] = float(scorer(program.predictor(trained, i, fold), fold.X_test, fold.y_test))
-        seconds[[c for c, _ in members], [f for _, f in members]] = (time.perf_counter() - started) / len(members)
-        on_models_done(len(members))
-    return {"scores": scores, "epochs": epochs, "seconds": seconds}
 
 
 @dataclass(frozen=True)
@@ -161,16 +29,16 @@ class Trained:
     finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
 
 
-class _Program:
+class Program:
     """One compiled training program for a group of models that share every shape."""
 
-    def __init__(self, params: Mapping[str, Any], meta: dict[str, Any], task: str, training: TrainingSpec, seed: int):
+    def __init__(self, params: Mapping[str, Any], meta: dict[str, Any], task: str, training: dict[str, Any], seed: int):
         import keras
 
         self.task, self.seed, self.meta = task, seed, meta
-        self.epochs = int(params.get("epochs", training.epochs))
-        self.batch_size = int(params.get("batch_size", training.batch_size))
-        self.early_stopping = training.early_stopping
+        self.epochs = int(params.get("epochs", training["epochs"]))
+        self.batch_size = int(params.get("batch_size", training["batch_size"]))
+        self.early_stopping = training["early_stopping"]
         self.model_kwargs = {k.removeprefix("model__"): v for k, v in params.items() if k.startswith("model__")}
         self.model = self._build(params.get("model__init", "glorot_uniform"))
         self.optimizer_name = params.get("optimizer", DEFAULT_OPTIMIZER)
@@ -208,7 +76,7 @@ class _Program:
             self._weights_by_init[init] = [np.asarray(v.value) for v in model.trainable_variables]
         return self._weights_by_init[init]
 
-    def train(self, candidates: Sequence[Mapping[str, Any]], folds: Sequence[Fold]) -> Trained:
+    def train(self, candidates: Sequence[Mapping[str, Any]], folds: Sequence[Any]) -> Trained:
         import jax
 
         n_models = len(candidates)
@@ -241,14 +109,10 @@ class _Program:
         trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
         return Trained(trainable, np.asarray(epochs_run), np.asarray(finite))
 
-    def predictor(self, trained: Trained, i: int, fold: Fold):
-        """The i-th trained model as a scikit-learn estimator, for the stage's scorer."""
+    def outputs(self, trained: Trained, i: int, x: np.ndarray) -> np.ndarray:
+        """The i-th trained model's outputs (probabilities or scaled values) for the rows ``x``."""
         weights = ([w[i] for w in trained.trainable], self.non_trainable)
-        outputs = np.asarray(self._forward(weights, fold.x_test), dtype="float64")
-        if self.task == "regression":
-            return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
-        proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if self.task == "binary" else outputs
-        return _ClassPredictions(proba, fold.classes, fold.X_test)
+        return np.asarray(self._forward(weights, x), dtype="float64")
 
     @functools.cached_property
     def _forward(self):
@@ -257,7 +121,7 @@ class _Program:
         return jax.jit(lambda weights, x: self.model.stateless_call(*weights, x, training=False)[0])
 
 
-def _compiled(p: _Program, every_batch_has_rows: bool):
+def _compiled(p: Program, every_batch_has_rows: bool):
     """The group's training program: a while loop over epochs, a scan over batches, models along axis 0.
 
     The non-trainable state (the dropout layers' seed generators) is shared, not per model:
@@ -396,29 +260,3 @@ def _per_model_variable():
     return PerModelValue
 
 
-class _Predictions(RegressorMixin, BaseEstimator):
-    """A trained fold model's predictions on its held-out rows, as an estimator the scorer accepts."""
-
-    def __init__(self, values: np.ndarray, X: pd.DataFrame):
-        self.values, self.X = values, X
-
-    def predict(self, X):
-        _check_rows(X, self.X)
-        return self.values
-
-
-class _ClassPredictions(ClassifierMixin, BaseEstimator):
-    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
-        self.proba, self.classes_, self.X = proba, classes, X
-
-    def predict_proba(self, X):
-        _check_rows(X, self.X)
-        return self.proba
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-def _check_rows(X, expected: pd.DataFrame) -> None:
-    if X is not expected:
-        raise ValueError("these predictions were computed for the fold's held-out rows only")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.search import StageResult  # noqa: E402
+from pipeline.records import StageResult  # noqa: E402
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 

@@ -1,7 +1,7 @@
 """Estimators: scikeras wrappers with the project's fixes, behind a preprocessing Pipeline.
 
-Importing this module imports Keras; the runner imports it only after the Keras
-backend has been chosen (see ``pipeline.execution``).
+Importing this module imports Keras; the engines import it only after the Keras backend
+has been chosen (see ``pipeline.engines.execution``).
 """
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
-from pipeline.config import TrainingSpec
-from pipeline.data import Dataset, make_preprocessor, standardization
-from pipeline.network import build_network, loss_for
-from pipeline.search import NET
+from pipeline.config.schema import ModelSpec
+from pipeline.data import make_preprocessor, standardization
+from pipeline.engines.gridsearch import NET
+from pipeline.engines.network import build_network, loss_for
+from pipeline.records import Dataset, Problem
 
 keras.config.disable_interactive_logging()  # Keras' print()s (e.g. "Invalid loss") go to the log
 
@@ -91,21 +92,22 @@ class Regressor(_SeededBuild, KerasRegressor):
         return _StandardizedTarget()
 
 
-def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec, seed: int) -> Pipeline:
+def make_estimator(data: Dataset, params: dict[str, Any], model: ModelSpec, seed: int) -> Pipeline:
     """Preprocessing + Keras wrapper with ``params`` (routed names) as its starting values."""
     wrapper = Regressor if data.task == "regression" else Classifier
     callbacks: list[type] = [keras.callbacks.TerminateOnNaN]
     extra: dict[str, Any] = {}
-    if training.early_stopping:
-        es = dict(training.early_stopping)
+    training = model.training()
+    if training["early_stopping"]:
+        es = dict(training["early_stopping"])
         extra["validation_split"] = es.pop("validation_split")
         callbacks.insert(0, keras.callbacks.EarlyStopping)
         extra.update({f"callbacks__0__{k}": v for k, v in es.items()})
     net = wrapper(
         model=build_network,
         loss=loss_for(data.task),
-        epochs=training.epochs,
-        batch_size=training.batch_size,
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
         callbacks=callbacks,
         verbose=0,
         random_state=seed,
@@ -116,6 +118,11 @@ def make_estimator(data: Dataset, params: dict[str, Any], training: TrainingSpec
     return Pipeline([("prep", make_preprocessor(data.X)), (NET, net)])
 
 
-def save_network(estimator, path) -> None:
-    history_owner = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    history_owner.model_.save(str(path))
+def refit(problem: Problem, params: dict[str, Any], model: ModelSpec, test: Dataset, path) -> float:
+    """The final model: fitted with ``params`` on the whole training part, saved, scored on ``test``."""
+    from sklearn.metrics import get_scorer
+
+    final = make_estimator(problem.train, params, model, seed=problem.seed)
+    final.fit(problem.train.X, problem.train.y)
+    final[-1].model_.save(str(path))
+    return float(get_scorer(problem.metric)(final, test.X, test.y))

@@ -24,20 +24,19 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipeline.config import STORE_MODES as MODES
+from pipeline import space
+from pipeline.config.schema import RunSpec
 from pipeline.errors import UserError
-from pipeline.search import StageResult
+from pipeline.records import Dataset, FinalModel, Stage, StageResult
 
-FORMAT = 2  # bump when the entry layout, the meaning of a key, or how a result is computed changes
+FORMAT = 3  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 log = logging.getLogger(__name__)
 
@@ -53,24 +52,50 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def stage_key(description: dict[str, Any]) -> str:
-    text = json.dumps(canonical(description), sort_keys=True, separators=(",", ":"))
+def stage_key(description: Mapping[str, Any]) -> str:
+    """The key of a description: sha256 of its canonical JSON, the stage's display name left out."""
+    keyed = dict(description)
+    if isinstance(keyed.get("stage"), dict):
+        keyed["stage"] = {k: v for k, v in keyed["stage"].items() if k != "name"}
+    text = json.dumps(canonical(keyed), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def library_versions(backend: str) -> dict[str, str]:
-    """Versions that can change a stage's numbers (read without importing them)."""
-    names = ["scikit-learn", "keras", "scikeras", "numpy", {"jax": "jaxlib", "tensorflow": "tensorflow"}[backend]]
-    return {"backend": backend, **{name: metadata.version(name) for name in names}}
+# --- descriptions: everything that decides a stored result, built here and nowhere else ----
+
+
+def describe_run(spec: RunSpec, train: Dataset, preprocessing: int, metric: str, engine: Mapping[str, Any]) -> dict[str, Any]:
+    """What every entry of a run shares: the training data, how fits train and are scored, the engine."""
+    return {
+        "format": FORMAT,
+        "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint, "preprocessing": preprocessing},
+        "training": spec.model.training(),
+        "evaluation": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
+        "engine": dict(engine),
+    }
+
+
+def describe_stage(run: Mapping[str, Any], stage: Stage, strategy: Mapping[str, Any], conditions: space.Conditions,
+                   current: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """A stage: its grid, the conditions that can change it, its strategy, and the values it holds frozen."""
+    return {
+        **run,
+        "stage": {"name": stage.name, "grid": stage.grid, "conditions": space.conditions_touching(stage.grid, conditions),
+                  "simpler": stage.simpler, "strategy": dict(strategy)},  # fmt: skip
+        "frozen": space.frozen_inputs(stage.grid, current, conditions),
+    }
+
+
+def describe_final(run: Mapping[str, Any], params: Mapping[str, Any], test: Dataset) -> dict[str, Any]:
+    """The final refit: every winner, and the held-out part it is scored on."""
+    return {**run, "stage": {"name": "final refit"}, "frozen": dict(params), "test": {"fingerprint": test.fingerprint}}
 
 
 class StageStore:
     """Get a stored stage, or compute it once (under a per-key lock) and store it atomically."""
 
     def __init__(self, root: Path | str, mode: str = "readwrite", report: Callable[[str], None] = log.warning):
-        if mode not in MODES:
-            raise UserError(f"store.mode={mode}: choose one of {', '.join(MODES)}")
-        self.root, self.mode, self.report = Path(root), mode, report
+        self.root, self.mode, self.report = Path(root).expanduser(), mode, report
         if mode == "readwrite":
             try:
                 (self.root / ".locks").mkdir(parents=True, exist_ok=True)
@@ -78,15 +103,13 @@ class StageStore:
                 raise UserError(f"store.dir={root}: cannot create it ({exc.strerror}); choose a writable folder") from None
             self.clean_leftovers()
 
-    def fetch_or_compute(self, key: str, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
+    def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
         """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned."""
-        return self._cached(key, description, compute, _read_stage, _write_stage)
+        return self._cached(stage_key(description), description, compute, _read_stage, _write_stage)
 
-    def fetch_or_compute_final(
-        self, key: str, description: dict[str, Any], compute: Callable[[], FinalModel]
-    ) -> FinalModel:
+    def fetch_or_compute_final(self, description: dict[str, Any], compute: Callable[[], FinalModel]) -> FinalModel:
         """The final refit (its ``model.keras`` and test score), stored like a stage."""
-        return self._cached(key, description, compute, _read_final, _write_final)
+        return self._cached(stage_key(description), description, compute, _read_final, _write_final)
 
     def get(self, key: str) -> StageResult | None:
         return self._read(key, _read_stage)
@@ -126,7 +149,7 @@ class StageStore:
         tmp.mkdir(parents=True)
         try:
             record = write(tmp, value)
-            record["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            record["created"] = datetime.now(UTC).isoformat(timespec="seconds")
             (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
             (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
             (tmp / "checksum").write_text(_checksum(tmp) + "\n")
@@ -209,16 +232,6 @@ def _checksum(folder: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class FinalModel:
-    """The final refit: where its network is saved and how it scored on the test split."""
-
-    metric: str
-    test_score: float
-    model_path: Path
-    reused: bool = False
-
-
 _NOT_STORED = ("cv_results", "reused", "pass_number")
 
 
@@ -245,95 +258,3 @@ def _write_final(folder: Path, final: FinalModel) -> dict[str, Any]:
     return {"stage": "final", "metric": final.metric, "test_score": final.test_score}
 
 
-# --- python -m pipeline.store: look inside the store -------------------------------------
-
-
-def _short(params: dict[str, Any]) -> str:
-    return " ".join(f"{k.split('__')[-1]}={v}" for k, v in sorted(params.items()))
-
-
-def _list(store: StageStore, console) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"stage store {store.root}", title_justify="left")
-    for column in ("key", "stage", "dataset", "frozen inputs", "winner", "score", "date", "size"):
-        table.add_column(column, overflow="fold")
-    for key, description, result, size in store.entries():
-        dataset = description.get("dataset", {})
-        table.add_row(
-            key[:12], result.get("stage", "?"), f"{dataset.get('name', '?')} ({dataset.get('fingerprint', '')[:8]})",
-            _short(description.get("frozen", {})), _short(result.get("winner", {})),
-            f"{result.get('mean_score', result.get('test_score', float('nan'))):.4f}", result.get("created", "")[:16].replace("T", " "),
-            f"{size / 1024:.1f} KiB",
-        )  # fmt: skip
-    console.print(table)
-
-
-def _show(store: StageStore, prefix: str, console) -> None:
-    key = store.resolve(prefix)
-    folder = store.root / key
-    console.print(f"[bold]{key}[/bold]  ({folder})")
-    for name in ("description.json", "result.json"):
-        console.print(f"[bold]{name}[/bold]")
-        console.print_json((folder / name).read_text())
-    if not (folder / "cv_results.csv").is_file():
-        return
-    table = pd.read_csv(folder / "cv_results.csv")
-    columns = [c for c in table.columns if c in ("params", "mean_test_score", "std_test_score", "mean_test_epochs_run")]
-    console.print("[bold]cv_results.csv[/bold]")
-    console.print(table[columns].to_string(index=False))
-
-
-def _prune(store: StageStore, older_than: float | None, keep_last: int | None, dry_run: bool, console) -> None:
-    entries = list(store.entries())  # newest first
-    now = datetime.now(timezone.utc)
-    doomed = []
-    for rank, (key, _, result, _) in enumerate(entries):
-        age_days = (now - datetime.fromisoformat(result.get("created", now.isoformat()))).total_seconds() / 86400
-        if (keep_last is not None and rank >= keep_last) or (older_than is not None and age_days > older_than):
-            doomed.append((key, result.get("stage", "?")))
-    for key, stage in doomed:
-        if not dry_run:
-            store.remove(key)
-        console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({stage})")
-    console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed")
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import sys
-
-    from rich.console import Console
-
-    parser = argparse.ArgumentParser(prog="python -m pipeline.store", description="Look inside the stage store.")
-    parser.add_argument("--dir", default="stages", help="the store folder (default: stages)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="one line per stored stage")
-    show = commands.add_parser("show", help="everything about one entry")
-    show.add_argument("key", help="a key or a unique prefix of one (see list)")
-    prune = commands.add_parser("prune", help="remove old entries")
-    prune.add_argument("--older-than", type=float, metavar="DAYS", help="remove entries created more than DAYS ago")
-    prune.add_argument("--keep-last", type=int, metavar="N", help="keep only the N newest entries")
-    prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    args = parser.parse_args(argv)
-    console = Console()
-    try:
-        if args.command == "prune" and args.older_than is None and args.keep_last is None:
-            raise UserError("prune: give --older-than DAYS and/or --keep-last N")
-        if not Path(args.dir).is_dir():
-            raise UserError(f"--dir {args.dir}: no stage store there; run the pipeline first or pass --dir")
-        store = StageStore(args.dir, "readwrite" if args.command == "prune" else "readonly")
-        if args.command == "list":
-            _list(store, console)
-        elif args.command == "show":
-            _show(store, args.key, console)
-        else:
-            _prune(store, args.older_than, args.keep_last, args.dry_run, console)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The run's settings: one dataclass tree that is both Hydra's schema and the validated run spec.
+
+``pipeline.config.compose`` registers ``RunSpec`` with Hydra (so a typo or a wrong type fails
+while composing) and turns the composed config into an instance of it; ``validate`` then
+checks every value, before any data is read or any fit starts. Nothing here imports Hydra,
+so the runner, the store and the reports can read a spec without loading it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pipeline.config.catalogue import check_values, number
+from pipeline.errors import UserError
+
+STORE_MODES = ("readwrite", "readonly", "off")
+SELECTIONS = ("best", "one_se")
+STRATEGIES = ("staged", "exhaustive", "random")
+ENGINES = ("gridsearchcv", "fused")
+MONITORS = ("val_loss", "loss")  # what early stopping can watch (the networks are compiled without metrics)
+BACKENDS = ("jax", "tensorflow")
+EXECUTIONS = ("local", "dask")
+TASKS = ("auto", "binary", "multiclass", "regression")
+STAGE_KEYS = ("grid", "conditions", "simpler")
+
+
+@dataclass
+class DatasetSpec:
+    name: str = "breast_cancer"
+    path: Optional[str] = None
+    target: Optional[str] = None
+    task: str = "auto"
+    drop: list[str] = field(default_factory=list)
+    test_size: float = 0.2
+
+
+@dataclass
+class StageSpec:
+    """One family of parameters: its grid (routed names), conditions, and what "simpler" means."""
+
+    grid: dict[str, Any] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # param -> {other param: [values it applies for]}
+    simpler: dict[str, Any] = field(default_factory=dict)  # param -> ascending | descending | [simplest first]
+
+
+@dataclass
+class OrderSpec:
+    stages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchSpec:
+    cv: int = 3
+    scoring: str = "auto"
+    n_jobs: int = -1
+    seed: int = 0
+    select: str = "best"  # best | one_se: the simplest candidate within one standard error of the best
+    passes: int = 1  # run the order again with the new winners until they stop changing
+    strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
+    budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
+    engine: str = "gridsearchcv"  # gridsearchcv (a Keras fit per candidate × fold) | fused (compiled JAX programs)
+
+
+@dataclass
+class EarlyStoppingSpec:
+    enabled: bool = True
+    monitor: str = "val_loss"
+    patience: int = 5
+    restore_best_weights: bool = True
+    validation_split: float = 0.2
+
+
+@dataclass
+class ModelSpec:
+    """How every fit trains, besides the searched parameters (``params`` are their starting values)."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 50
+    batch_size: int = 32
+    early_stopping: EarlyStoppingSpec = field(default_factory=EarlyStoppingSpec)
+
+    def training(self) -> dict[str, Any]:
+        """What decides a fit besides its parameters: epochs, batch size, early stopping (or None)."""
+        es = self.early_stopping
+        stopping = None
+        if es.enabled:
+            stopping = {"monitor": es.monitor, "patience": es.patience, "restore_best_weights": es.restore_best_weights,
+                        "validation_split": es.validation_split}  # fmt: skip
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "early_stopping": stopping}
+
+
+@dataclass
+class ExecutionSpec:
+    kind: str = "local"  # local (joblib/loky workers on this machine) | dask
+    keras_backend: str = "jax"
+    address: Optional[str] = None  # dask: the scheduler, e.g. tcp://10.0.0.5:8786; null = start a local cluster
+    workers: int = 2  # dask without an address: worker processes of the local cluster
+    compile_cache: Optional[str] = "~/.cache/staged-keras-search/xla"
+
+
+@dataclass
+class StoreSpec:
+    dir: str = "stages"  # relative to the directory the command was started from
+    mode: str = "readwrite"  # readwrite | readonly | off
+
+
+@dataclass
+class RunSpec:
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    # The catalogue: name -> StageSpec once validated (Hydra sees plain dicts, so that new stages and
+    # grids can be added from the command line: +stages.width.grid.model__neurons=[4,8]).
+    stages: dict[str, Any] = field(default_factory=dict)
+    order: OrderSpec = field(default_factory=OrderSpec)
+    search: SearchSpec = field(default_factory=SearchSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    execution: ExecutionSpec = field(default_factory=ExecutionSpec)
+    store: StoreSpec = field(default_factory=StoreSpec)
+
+    def ordered_stages(self) -> list[tuple[str, StageSpec]]:
+        return [(name, self.stages[name]) for name in self.order.stages]
+
+    def conditions(self) -> dict[str, dict[str, list]]:
+        """Every condition of the catalogue (momentum needs sgd or rmsprop, whichever stage tunes it)."""
+        merged: dict[str, dict[str, list]] = {}
+        for stage in self.stages.values():
+            for param, requires in stage.conditions.items():
+                merged.setdefault(param, {}).update(requires)
+        return merged
+
+
+def validate(spec: RunSpec) -> RunSpec:
+    """Check every setting; raise ``UserError`` naming the first bad key and how to fix it."""
+    ds, search, model, es, ex = spec.dataset, spec.search, spec.model, spec.model.early_stopping, spec.execution
+    _check(0 < ds.test_size < 1, "dataset.test_size", ds.test_size, "must be between 0 and 1, e.g. 0.2")
+    _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")
+    _check(search.cv >= 2, "search.cv", search.cv, "must be at least 2 folds")
+    _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
+    _one_of("search.select", search.select, SELECTIONS)
+    _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
+    _one_of("search.strategy", search.strategy, STRATEGIES)
+    _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
+    _one_of("search.engine", search.engine, ENGINES)
+    _check(model.epochs >= 1, "model.epochs", model.epochs, "must be at least 1")
+    _check(model.batch_size >= 1, "model.batch_size", model.batch_size, "must be at least 1")
+    if es.enabled:
+        _check(0 < es.validation_split < 1, "model.early_stopping.validation_split", es.validation_split,
+               "must be between 0 and 1")  # fmt: skip
+        _check(es.patience >= 0, "model.early_stopping.patience", es.patience, "must be >= 0")
+        _one_of("model.early_stopping.monitor", es.monitor, MONITORS)
+    _one_of("execution.keras_backend", ex.keras_backend, BACKENDS)
+    _one_of("execution.kind", ex.kind, EXECUTIONS)
+    _check(ex.workers >= 1, "execution.workers", ex.workers, "must be at least 1")
+    _one_of("store.mode", spec.store.mode, STORE_MODES)
+    for name, value in model.params.items():
+        check_values(f"model.params.{name}", name, [value])
+    _check_stages(spec)
+    return spec
+
+
+def _check_stages(spec: RunSpec) -> None:
+    for name, entry in list(spec.stages.items()):
+        if not isinstance(entry, StageSpec):
+            _check(isinstance(entry, dict), f"stages.{name}", entry, f"a stage is a mapping of {', '.join(STAGE_KEYS)}")
+            unknown = [k for k in entry if k not in STAGE_KEYS]
+            if unknown:
+                raise UserError(f"stages.{name}.{unknown[0]}: unknown key; a stage has {', '.join(STAGE_KEYS)}")
+            spec.stages[name] = StageSpec(**{k: v or {} for k, v in entry.items()})
+    _check(len(spec.order.stages) > 0, "order.stages", spec.order.stages, "must name at least one stage")
+    tuned_by: dict[str, str] = {}
+    for name in spec.order.stages:
+        if name not in spec.stages:
+            raise UserError(f"order.stages: unknown stage {name!r}; known: {', '.join(spec.stages)} "
+                            f"(or define it with +stages.{name}.grid.<param>=[...])")  # fmt: skip
+        stage = spec.stages[name]
+        _check(bool(stage.grid), f"stages.{name}.grid", {}, "is empty; give at least one parameter")
+        for param, values in stage.grid.items():
+            key = f"stages.{name}.grid.{param}"
+            if not isinstance(values, list) or len(values) == 0:
+                raise UserError(f"{key}={_show(values)}: a grid must be a non-empty list, e.g. {param}=[a,b]")
+            check_values(key, param, values)
+            if param in tuned_by:
+                raise UserError(f"{key}: {param} is already tuned by stage {tuned_by[param]!r}; tune it in one stage only")
+            tuned_by[param] = name
+        for param, rule in stage.simpler.items():
+            key = f"stages.{name}.simpler.{param}"
+            _check(param in stage.grid, key, rule, "names a parameter this stage does not tune")
+            _check(rule in ("ascending", "descending") or isinstance(rule, list), key, rule,
+                   "must be ascending, descending or a list of values, simplest first")  # fmt: skip
+            text = [v for v in stage.grid[param] if not number(v)] if rule in ("ascending", "descending") else []
+            if text:
+                raise UserError(f"{key}={rule}: orders numbers, but {param} has {text[0]!r}; "
+                                f"list the values simplest first instead, e.g. {_show(stage.grid[param])}")  # fmt: skip
+    for name, stage in spec.stages.items():
+        for param, requires in stage.conditions.items():
+            check_values(f"stages.{name}.conditions.{param}", param, [])
+            _check(isinstance(requires, dict) and bool(requires), f"stages.{name}.conditions.{param}", requires,
+                   "must map a parameter to the values it applies for, e.g. {optimizer: [sgd]}")  # fmt: skip
+            for other, allowed in requires.items():
+                key = f"stages.{name}.conditions.{param}.{other}"
+                check_values(key, other, [])
+                _check(isinstance(allowed, list) and len(allowed) > 0, key, allowed, "must be a non-empty list")
+
+
+def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    _check(value in allowed, key, value, f"choose one of {', '.join(allowed)}")
+
+
+def _check(ok: bool, key: str, value: Any, fix: str) -> None:
+    if not ok:
+        raise UserError(f"{key}={_show(value)}: {fix}")
+
+
+def _show(value: Any) -> str:
+    return str(value).replace(" ", "")

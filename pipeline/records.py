@@ -1,0 +1,100 @@
+"""The records modules pass to each other: data, stages, results. Immutable, and free of
+estimators, Keras and Hydra, so the store, the reports and the runner can all share them."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features and target of the search (training part only once split)."""
+
+    name: str
+    X: pd.DataFrame
+    y: pd.Series
+    task: str  # binary | multiclass | regression
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the content (not the path): same rows, same fingerprint."""
+        h = hashlib.sha256()
+        h.update(repr((list(self.X.columns), [str(t) for t in self.X.dtypes], self.task)).encode())
+        h.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
+        h.update(pd.util.hash_pandas_object(self.y, index=False).to_numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What every evaluation of a run shares: the training data, the scorer, the folds."""
+
+    train: Dataset
+    metric: str
+    cv: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage to run: a grid in scikeras' routed names, and what "simpler" means in it."""
+
+    name: str
+    grid: dict[str, list]
+    simpler: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An engine's answer for a list of candidates: scikit-learn's ``cv_results_`` columns.
+
+    ``params`` holds the candidates in the user's routed names; ``first_error`` is the first
+    exception a fit raised (such fits score NaN), for the message when nothing trained.
+    """
+
+    columns: dict[str, Any]
+    first_error: str | None = None
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage decided; immutable so the store and the report can share it."""
+
+    stage: str
+    tuned: tuple[str, ...]
+    frozen: dict[str, Any]  # the earlier winners and base values every candidate shared
+    winner: dict[str, Any]
+    mean_score: float
+    std_score: float
+    candidates: int
+    fits: int
+    failed_fits: int
+    seconds: float
+    skipped: tuple[str, ...] = ()
+    ties: tuple[dict[str, Any], ...] = ()  # other candidates within one standard error of the best
+    cv_results: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+    reused: bool = False  # read from the stage store instead of computed by this run
+    pass_number: int = 1  # which pass over the order (search.passes) produced it
+
+
+@dataclass(frozen=True)
+class FinalModel:
+    """The final refit: where its network is saved and how it scored on the test split."""
+
+    metric: str
+    test_score: float
+    model_path: Path
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stages: tuple[StageResult, ...]
+    best_params: dict[str, Any]
+    metric: str
+    test_score: float
+    run_dir: Path

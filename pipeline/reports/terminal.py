@@ -1,0 +1,108 @@
+"""What the user sees: a progress bar per stage, the summary table, and nothing else.
+
+Framework chatter (TensorFlow/XLA C++ logs, Python warnings) is written to file
+descriptor 2 by native code, so the run redirects that descriptor to its log file.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.observers import Observer
+from pipeline.records import RunResult, StageResult
+from pipeline.reports.files import summary_frame
+
+
+@contextlib.contextmanager
+def stderr_to(log_path: Path) -> Iterator[None]:
+    """Send everything written to stderr (by Python or by C++) to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log_path, "a") as log:
+        os.dup2(log.fileno(), 2)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        logging.captureWarnings(False)
+
+
+def short(params: dict) -> str:
+    """``learning_rate=0.01, momentum=0.9``: the routed prefix dropped, for narrow terminals."""
+    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items())
+
+
+class Terminal(Observer):
+    """Rich progress ('stage i/N name' with a bar of fits done), a line per stage, the summary at the end."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("fits"), TimeElapsedColumn(), console=console, transient=False)  # fmt: skip
+        self.task = None
+
+    def __enter__(self) -> Terminal:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def stage_started(self, index: int, total: int, name: str, fits: int) -> None:
+        self.task = self.progress.add_task(f"stage {index}/{total} {name}", total=max(fits, 1))
+
+    def fits_done(self, count: int) -> None:
+        self.progress.advance(self.task, count)
+
+    def stage_finished(self, index: int, result: StageResult) -> None:
+        self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+        line = f"  → {short(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
+        if result.reused:
+            line += f"  [green]reused from the stage store (saved {result.seconds:.1f} s)[/green]"
+        if result.skipped:
+            line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
+        self.console.print(line)
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[yellow]{message}[/yellow]")
+
+    def run_finished(self, result: RunResult) -> None:
+        self.progress.stop()
+        print_summary(self.console, result)
+
+
+def print_summary(console: Console, result: RunResult) -> None:
+    """The summary table, readable at 80 columns; skipped parameters go below it."""
+    summary = summary_frame(result.stages)
+    table = Table(title=f"Staged search summary (cv score: mean {result.metric} ± std over folds)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)  # fmt: skip
+    table.add_column("stage", no_wrap=True)
+    table.add_column("winner", min_width=20)
+    table.add_column("cv score", no_wrap=True)
+    for column in ("fits", "failed", "s", "reused"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in result.stages:
+        table.add_row(r.stage, short(r.winner) or "-", f"{r.mean_score:.4f} ± {r.std_score:.4f}", str(r.fits),
+                      str(r.failed_fits), f"{r.seconds:.1f}", "yes" if r.reused else "")  # fmt: skip
+    console.print(table)
+    for r in result.stages:
+        if r.skipped:
+            console.print(f"[dim]{r.stage}: skipped {'; '.join(r.skipped)}[/dim]")
+    saved = summary.loc[summary["reused"], "seconds_saved"].sum()
+    if saved > 0:
+        console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
+    console.print(f"held-out test {result.metric}: [bold]{result.test_score:.4f}[/bold]")
+    console.print(f"run folder: {result.run_dir}")

@@ -1,0 +1,3 @@
+from pipeline.store.cli import main
+
+raise SystemExit(main())

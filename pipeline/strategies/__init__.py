@@ -1,0 +1,50 @@
+"""Stage strategies: which candidates a stage evaluates, and at which budget.
+
+A strategy is handed the stage's candidate grids and an ``evaluate(candidates)`` that runs
+them through the engine, and may call it once or several times, the way scikit-learn's
+``_run_search(evaluate_candidates)`` does. ``plan`` turns the config into the stages of a
+run, each with its strategy: the staged search, or one joint stage (the baselines).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pipeline import space
+from pipeline.config.schema import RunSpec
+from pipeline.records import Evaluation, Stage
+
+Evaluate = Callable[[list[dict[str, Any]]], Evaluation]
+
+
+class StageStrategy(Protocol):
+    def identity(self) -> dict[str, Any]:
+        """What of the strategy decides the stage's result (part of the stage store key)."""
+
+    def planned(self, total: int) -> int:
+        """How many of the grid's ``total`` candidates it will evaluate (for the progress bar)."""
+
+    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate) -> Evaluation:
+        """Evaluate candidates drawn from ``grids`` (sub-grids after conditions) and return the table."""
+
+
+def plan(spec: RunSpec) -> list[tuple[Stage, StageStrategy]]:
+    """The stages to run: staged as configured, or one joint stage for the baselines.
+
+    ``exhaustive`` and ``random`` search the joint grid of the chosen stages in one stage (the
+    baselines the staged search is measured against); ``random`` samples ``search.budget``
+    candidates, by default as many as the staged search would fit from the base values.
+    """
+    from pipeline.strategies.grid import FullGrid, RandomBudget
+
+    stages = [Stage(name, dict(s.grid), dict(s.simpler)) for name, s in spec.ordered_stages()]
+    strategy = spec.search.strategy
+    if strategy == "staged":
+        return [(stage, FullGrid()) for stage in stages]
+    joint = Stage(strategy, {k: v for s in stages for k, v in s.grid.items()},
+                  {k: v for s in stages for k, v in s.simpler.items()})  # fmt: skip
+    if strategy == "exhaustive":
+        return [(joint, FullGrid())]
+    conditions = spec.conditions()
+    staged = sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
+    return [(joint, RandomBudget(spec.search.budget or staged, spec.search.seed))]

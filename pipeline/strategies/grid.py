@@ -1,0 +1,42 @@
+"""The whole grid, or a random budget of it (what ``GridSearchCV`` and ``RandomizedSearchCV`` do)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+from pipeline.records import Evaluation
+from pipeline.strategies import Evaluate
+
+
+@dataclass(frozen=True)
+class FullGrid:
+    """Every candidate, in ``ParameterGrid``'s order (GridSearchCV's)."""
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "grid"}
+
+    def planned(self, total: int) -> int:
+        return total
+
+    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate) -> Evaluation:
+        return evaluate(list(ParameterGrid(grids)))
+
+
+@dataclass(frozen=True)
+class RandomBudget:
+    """``budget`` candidates drawn without replacement, as RandomizedSearchCV draws them."""
+
+    budget: int
+    seed: int
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "random", "budget": self.budget}
+
+    def planned(self, total: int) -> int:
+        return min(self.budget, total)
+
+    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate) -> Evaluation:
+        total = len(ParameterGrid(grids))
+        return evaluate(list(ParameterSampler(grids, self.planned(total), random_state=self.seed)))
