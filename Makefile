@@ -18,12 +18,12 @@ run: $(BIN)/.installed          ## the seven default stages on breast_cancer; AR
 test: $(BIN)/.installed         ## lint, import contracts, then the default suite (slow tests left out)
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses=4
 
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py

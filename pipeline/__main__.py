@@ -1,7 +1,8 @@
 """``python -m pipeline``: a thin Hydra shell around ``pipeline.app.main``.
 
 Every failure a user can cause ends here as one line on stderr and a defined exit code
-(2 bad config or data, 130 Ctrl+C, 1 out of resources); ``HYDRA_FULL_ERROR=1`` shows tracebacks.
+(2 bad config or data, 1 out of resources, 130 Ctrl+C, 143 SIGTERM); ``HYDRA_FULL_ERROR=1``
+shows tracebacks.
 """
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import errors
 from pipeline.config import compose  # registers the schema with Hydra
-from pipeline.errors import Interrupted, UserError
+from pipeline.errors import UserError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -28,6 +29,7 @@ def cli() -> None:
     """Hydra's own errors (override syntax, unknown options) become one line too."""
     errors.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     errors.never_swallow_ctrl_c()
+    errors.sigterm_as_interrupt()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     try:
         main()
@@ -35,8 +37,12 @@ def cli() -> None:
         if errors.show_traceback:
             raise
         errors.exit_with(UserError(compose.describe_hydra_error(exc)))
-    except KeyboardInterrupt:
-        errors.exit_with(Interrupted("interrupted before the first stage started; nothing was lost"))
+    except OSError as exc:  # Hydra creates the run folder (and writes .hydra/) before the run starts
+        if errors.show_traceback:
+            raise
+        errors.exit_with(errors.cannot_write("hydra.run.dir", exc.filename or "?", "the run folder", exc))
+    except KeyboardInterrupt as signal:
+        errors.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
 
 
 if __name__ == "__main__":

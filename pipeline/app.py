@@ -5,11 +5,14 @@ that touches Hydra.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.console import Console
 
@@ -24,28 +27,74 @@ def main(cfg: DictConfig) -> None:
     from pipeline.observers import Observers
     from pipeline.reports import files, terminal
 
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
     try:
         spec = compose.load(cfg)
+        with errors.writing("hydra.run.dir", run_dir, "the run log"):
+            (run_dir / "pipeline.log").open("a").close()
         with terminal.stderr_to(run_dir / "pipeline.log"), terminal.Terminal(Console()) as display:
             observers = Observers(display, files.RunFolder())
             with engines.create(spec, observers.note) as engine:
                 runner.run(spec, engine, observers, run_dir)
-    except PipelineError as error:  # exits here, inside the job, so Hydra adds no lines of its own
-        errors.exit_with(error)
-    except KeyboardInterrupt:
-        errors.exit_with(Interrupted("interrupted before the first stage started; nothing was lost"))
+    except KeyboardInterrupt as signal:
+        errors.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
+    except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own
+        if hydra.mode != RunMode.MULTIRUN or isinstance(error, Interrupted):
+            errors.exit_with(error)
+        _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), error)
+
+
+def _job_failed(run_dir: Path, overrides: str, error: PipelineError) -> None:
+    """In a multirun, one bad job says so (with the overrides that set it apart) and leaves ``error.txt``;
+    the other jobs still run."""
+    message = f"job {run_dir.name} ({overrides or 'defaults'}): {error}"
+    print(f"error: {message}", file=sys.stderr)
+    with contextlib.suppress(OSError):
+        (run_dir / FAILED).write_text(message + "\n")
+
+
+FAILED = "error.txt"  # in a multirun job's folder: why it failed
+
+
+def _is_sweep(value: str) -> bool:
+    """``1,2`` or ``range(3)`` sweeps; ``[adam,sgd]`` is one list value."""
+    depth = 0
+    for char in value:
+        if char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+        elif char == "," and depth == 0:
+            return True
+    return value.startswith(("range(", "choice(", "glob("))
+
+
+def _sweep_overrides(job: list[str]) -> str:
+    """The job's overrides that the command line did not fix for every job (what sets this job apart)."""
+    fixed: dict[str, bool] = {}
+    for arg in sys.argv[1:]:  # the last spelling of a key wins, as in Hydra
+        key, _, value = arg.partition("=")
+        fixed[key.lstrip("+~")] = bool(value) and not _is_sweep(value)
+    return " ".join(o for o in job if not fixed.get(o.partition("=")[0].lstrip("+~"), False))
 
 
 class CompareOnMultirunEnd(Callback):
-    """When a multirun ends, write the comparison of its runs into the sweep folder."""
+    """When a multirun ends, write the comparison of the runs that finished; exit 2 if a job failed."""
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         from pipeline import compare
 
         sweep = Path(config.hydra.sweep.dir)
+        failed = sorted(sweep.glob(f"*/{FAILED}")) if sweep.is_dir() else []
+        notes = [path.read_text().strip() for path in failed]
         runs = compare.find_runs([sweep]) if sweep.is_dir() else []
         if runs:
-            table = compare.write_comparison(sweep, runs)
+            table = compare.write_comparison(sweep, runs, failed=notes)
             print(f"comparison of {len(runs)} runs ({len(table)} configurations): {sweep / 'comparison.md'}")
             print(compare.noise_statement(runs, table))
+        if failed:
+            jobs = len(failed) + len(runs)
+            print(f"error: {len(failed)} of {jobs} jobs failed (see {FAILED} in their folders); "
+                  f"{'the comparison covers the others' if runs else 'nothing to compare'}", file=sys.stderr)  # fmt: skip
+            sys.exit(2)

@@ -130,11 +130,14 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
     return text + f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
 
 
-def write_comparison(out: Path, runs: list[Run]) -> pd.DataFrame:
+def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> pd.DataFrame:
+    """``comparison.csv/.png/.md`` in ``out``; ``failed`` lists jobs of the sweep that did not finish."""
     from pipeline.reports import plots
 
     table = comparison_table(runs)
     statement = noise_statement(runs, table)
+    if failed:
+        statement += "\n\nNot compared, because they failed:\n\n" + "\n".join(f"- {line}" for line in failed)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "comparison.csv", index=False)
     plots.comparison_chart(table, out / "comparison.png", runs[0].metric)

@@ -1,7 +1,8 @@
 """Datasets: load built-in or user tables, infer the task, split off the test set.
 
 Preprocessing is returned as an *unfitted* ColumnTransformer so that every CV fold
-fits its own imputation, scaling and encoding on its own training part.
+fits its own imputation, scaling and encoding on its own training part. scikit-learn is
+imported when it is needed, so that bad data is refused without waiting for it.
 """
 from __future__ import annotations
 
@@ -9,12 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from pipeline import tablecheck
 from pipeline.config.schema import DatasetSpec
 from pipeline.errors import UserError
 from pipeline.records import Dataset
@@ -24,24 +21,71 @@ PREPROCESSING_VERSION = 1  # bump when make_preprocessor changes what a fold's n
 MAX_CLASSES = 20  # an integer target with more distinct values than this is a regression target
 
 
+DELIMITERS = ",;\t|"  # what a CSV file may be separated by (sniffed from its first lines)
+
+
 def load_table(spec: DatasetSpec) -> pd.DataFrame:
     """Read the user's CSV or Parquet file; every failure becomes a one-line UserError."""
     if not spec.path:
         raise UserError("dataset.path is not set: add dataset.path=/path/to/data.csv")
     path = Path(spec.path).expanduser()
+    where = f"dataset.path={spec.path}"
+    if path.is_dir():
+        raise UserError(f"{where}: is a folder; name a CSV or Parquet file")
     if not path.is_file():
-        raise UserError(f"dataset.path={spec.path}: no such file; check the path")
+        raise UserError(f"{where}: no such file; check the path")
+    if path.stat().st_size == 0:
+        raise UserError(f"{where}: the file is empty")
+    if path.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods"):
+        raise UserError(f"{where}: a spreadsheet workbook; save the sheet as CSV (UTF-8) or Parquet and point at that")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep=None, engine="python")
+            frame = _read_csv(path, spec)
+    except UnicodeDecodeError as exc:
+        utf16 = exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")
+        hint = "dataset.encoding=utf-16 (the file starts with UTF-16's byte-order mark)" if utf16 else \
+            "e.g. dataset.encoding=latin-1 or cp1252"  # fmt: skip
+        raise UserError(f"{where}: not {spec.encoding} text (byte {exc.object[exc.start:exc.start + 1]!r} at position "
+                        f"{exc.start}); set dataset.encoding to the file's encoding, {hint}") from None  # fmt: skip
+    except LookupError:
+        raise UserError(f"dataset.encoding={spec.encoding}: unknown encoding; e.g. utf-8, latin-1, cp1252") from None
     except Exception as exc:  # pandas raises many types for unreadable files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"dataset.path={spec.path}: cannot read it as CSV or Parquet ({first})") from None
+        raise UserError(f"{where}: cannot read it as CSV or Parquet ({first})") from None
+    frame.columns = [str(c) for c in frame.columns]
     if frame.empty or frame.shape[1] < 2:
-        raise UserError(f"dataset.path={spec.path}: the file has no data rows or fewer than two columns")
+        raise UserError(f"{where}: the file has no data rows or fewer than two columns "
+                        f"(found {frame.shape[1]} column{'s' if frame.shape[1] != 1 else ''}, {len(frame)} rows)")  # fmt: skip
+    if spec.header and all(_looks_numeric(c) for c in frame.columns):
+        raise UserError(f"{where}: the first row looks like data, not column names "
+                        f"({', '.join(frame.columns[:4])}, …); set dataset.header=false and name the target by "
+                        f"position, e.g. dataset.target={len(frame.columns) - 1} (columns count from 0)")  # fmt: skip
     return frame
+
+
+def _read_csv(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """A CSV separated by a comma, semicolon, tab or bar; utf-8-sig drops Excel's byte-order mark."""
+    import csv
+
+    utf8 = spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    encoding = "utf-8-sig" if utf8 else spec.encoding
+    with open(path, encoding=encoding, newline="") as f:
+        sample = f.read(64 * 1024)
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or nothing to tell them apart: the usual comma
+        sep = ","
+    return pd.read_csv(path, sep=sep, encoding=encoding, header=0 if spec.header else None)
+
+
+def _looks_numeric(name: str) -> bool:
+    try:
+        float(name.split(".")[0] if name.count(".") > 1 else name)  # pandas renames repeats "6" -> "6.1"
+        return True
+    except ValueError:
+        return False
 
 
 def _builtin(name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -51,29 +95,19 @@ def _builtin(name: str) -> tuple[pd.DataFrame, pd.Series]:
     return bunch.data, bunch.target
 
 
-def infer_task(y: pd.Series) -> str:
-    """binary / multiclass for labels, regression for a continuous or wide-ranging number."""
-    values = y.dropna()
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return "binary" if values.nunique() <= 2 else "multiclass"
-    integer_valued = np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
-    if integer_valued and values.nunique() <= MAX_CLASSES:
-        return "binary" if values.nunique() <= 2 else "multiclass"
-    return "regression"
-
-
 def load_dataset(spec: DatasetSpec) -> Dataset:
-    """Load, drop unwanted columns, and settle the task; checks that need no training."""
+    """Load, drop unwanted columns, check the table once and settle the task.
+
+    The dataset's ``notes`` say what was decided on the way (rows dropped, columns converted,
+    the task inferred and why), for the terminal and the report.
+    """
     if spec.name == "file":
         frame = load_table(spec)
+        columns = ", ".join(map(str, frame.columns))
         if not spec.target:
-            raise UserError(
-                f"dataset.target is not set: add dataset.target=<column>; columns: {', '.join(map(str, frame.columns))}"
-            )
+            raise UserError(f"dataset.target is not set: add dataset.target=<column>; columns: {columns}")
         if spec.target not in frame.columns:
-            raise UserError(
-                f"dataset.target={spec.target}: no such column in {spec.path}; columns: {', '.join(map(str, frame.columns))}"
-            )
+            raise UserError(f"dataset.target={spec.target}: no such column in {spec.path}; columns: {columns}")
         y = frame[spec.target]
         X = frame.drop(columns=[spec.target])
     elif spec.name in BUILTIN:
@@ -84,44 +118,63 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
     if missing:
         raise UserError(f"dataset.drop: no column {missing[0]!r}; columns: {', '.join(map(str, X.columns))}")
     X = X.drop(columns=list(spec.drop))
-    if y.isna().any():
-        keep = y.notna()
-        X, y = X[keep], y[keep]
-    task = infer_task(y) if spec.task == "auto" else spec.task
-    _check(spec, X, y, task)
-    return Dataset(spec.name, X.reset_index(drop=True), y.reset_index(drop=True).rename("target"), task)
+    X, y, notes = tablecheck.checked(X, y, where=spec.path or spec.name, target=spec.target or "target")
+    if spec.task == "auto":
+        task, why = infer_task(y)
+        if spec.name == "file":
+            notes.append(f"dataset: task {task}, inferred: {why}")
+    else:
+        task = spec.task
+    tablecheck.check_target(y, task, where=spec.path or spec.name, target=spec.target or "target")
+    return Dataset(spec.name, X.reset_index(drop=True), y.reset_index(drop=True).rename("target"), task, tuple(notes))
 
 
-def _check(spec: DatasetSpec, X: pd.DataFrame, y: pd.Series, task: str) -> None:
-    where = spec.path or spec.name
-    if X.shape[1] == 0:
-        raise UserError(f"{where}: no feature columns left; check dataset.drop")
-    empty = [c for c in X.columns if X[c].isna().all()]
-    if empty:
-        raise UserError(f"{where}: column {empty[0]!r} is entirely missing; add it to dataset.drop")
-    if y.nunique() < 2:
-        raise UserError(f"{where}: the target {spec.target or 'target'!r} is constant; nothing to learn")
-    if task == "regression" and not pd.api.types.is_numeric_dtype(y):
-        raise UserError(
-            f"{where}: dataset.task=regression but the target {spec.target!r} is not numeric; use dataset.task=auto"
-        )
+def infer_task(y: pd.Series) -> tuple[str, str]:
+    """binary / multiclass for labels, regression for a continuous or wide-ranging number; and why."""
+    values = y.dropna()
+    distinct = values.nunique()
+    labels = "binary" if distinct <= 2 else "multiclass"
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return labels, f"the target holds {distinct} distinct labels"
+    if not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
+        return "regression", "the target holds fractional numbers"
+    if distinct <= MAX_CLASSES:
+        return labels, f"the target holds {distinct} distinct integers (at most {MAX_CLASSES} count as classes)"
+    return "regression", (f"the target holds {distinct} distinct integers, more than {MAX_CLASSES} classes; "
+                          "set dataset.task=multiclass to classify them")  # fmt: skip
 
 
 def split(data: Dataset, test_size: float, seed: int) -> tuple[Dataset, Dataset]:
     """Held-out test part, stratified for classification; the search never sees it."""
+    from sklearn.model_selection import train_test_split
+
     stratify = data.y if data.task != "regression" else None
+    if stratify is not None and data.y.value_counts().min() < 2:
+        counts = data.y.value_counts()
+        raise UserError(f"dataset: class '{counts.idxmin()}' has {counts.min()} row; a stratified test split needs at "
+                        "least 2 rows of every class (and search.cv more for the folds); add rows or drop the class")  # fmt: skip
     try:
         X_tr, X_te, y_tr, y_te = train_test_split(
             data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify
         )
     except ValueError as exc:
-        raise UserError(f"dataset.test_size={test_size}: cannot split {data.name} ({exc})") from None
+        classes = data.y.nunique()
+        if stratify is not None and "should be greater or equal to the number of classes" in str(exc):
+            raise UserError(f"dataset.test_size={test_size}: holds out fewer rows than the target has classes "
+                            f"({classes}); a stratified split needs one row of each; raise dataset.test_size, or "
+                            "check dataset.task") from None  # fmt: skip
+        raise UserError(f"dataset.test_size={test_size}: cannot split the data ({exc})") from None
     part = lambda X, y: Dataset(data.name, X.reset_index(drop=True), y.reset_index(drop=True), data.task)  # noqa: E731
     return part(X_tr, y_tr), part(X_te, y_te)
 
 
-def make_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
-    """Impute + scale numbers, impute + one-hot encode everything else."""
+def make_preprocessor(X: pd.DataFrame):
+    """Impute + scale numbers, impute + one-hot encode everything else (an unfitted ColumnTransformer)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
     categorical = [c for c in X.columns if c not in numeric]
     steps = []
@@ -138,15 +191,17 @@ def standardization(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.mean(axis=0), y.std(axis=0) + 1e-12
 
 
-def check_folds(data: Dataset, cv: int) -> None:
-    """Before the split: each class needs ``cv`` rows for the folds plus one for the test part."""
-    if data.task == "regression":
-        if len(data.y) < 2 * cv + 1:
-            raise UserError(f"search.cv={cv}: only {len(data.y)} rows; lower search.cv or add rows")
+def check_folds(train: Dataset, cv: int, test_size: float) -> None:
+    """After the test split: the folds need ``cv`` rows of every class (two rows per fold for regression)."""
+    held_out = f"after dataset.test_size={test_size} was held out"
+    if train.task == "regression":
+        if len(train.y) < 2 * cv:
+            raise UserError(f"search.cv={cv}: {len(train.y)} rows are left for the search {held_out}; "
+                            f"{cv} folds need at least {2 * cv}; lower search.cv or add rows")  # fmt: skip
         return
-    counts = data.y.value_counts()
-    if counts.min() < cv + 1:
-        raise UserError(
-            f"dataset: class '{counts.idxmin()}' has {counts.min()} rows; with search.cv={cv} folds and a test split "
-            f"every class needs at least {cv + 1}; lower search.cv or add rows"
-        )
+    counts = train.y.value_counts()
+    if counts.min() < cv:
+        rows = f"{counts.min()} row{'s' if counts.min() != 1 else ''}"
+        raise UserError(f"search.cv={cv}: class '{counts.idxmin()}' has {rows} left for the search "
+                        f"{held_out}; {cv} stratified folds need at least {cv} of every class; lower search.cv "
+                        "or add rows")  # fmt: skip

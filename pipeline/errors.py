@@ -3,6 +3,12 @@
 ``python -m pipeline`` prints ``error: <message>`` and exits with ``exit_code``;
 ``HYDRA_FULL_ERROR=1`` shows the traceback instead.
 """
+from __future__ import annotations
+
+import contextlib
+import errno
+import re
+from collections.abc import Iterator
 
 
 class PipelineError(Exception):
@@ -16,15 +22,72 @@ class UserError(PipelineError):
 
 
 class ResourceExhausted(PipelineError):
-    """A worker died or memory ran out: the message says what to lower."""
+    """A worker died, memory ran out or the disk is full: the message says what to lower or free."""
 
     exit_code = 1
 
 
 class Interrupted(PipelineError):
-    """Ctrl+C: completed stages are stored, the same command resumes."""
+    """Ctrl+C (130) or SIGTERM (143): completed stages are stored, the same command resumes."""
 
-    exit_code = 130
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``docker stop``, a scheduler), raised where Ctrl+C would be."""
+
+
+class StageFailed(UserError):
+    """Every fit of a stage failed: nothing to freeze, so the run stops here."""
+
+    def __init__(self, stage: str, failed: int, cause: str):
+        super().__init__(f"stage {stage}: all {failed} fits failed; first cause: {cause}")
+        self.stage = stage
+
+
+def interruption(signal: KeyboardInterrupt, what: str) -> Interrupted:
+    """``Interrupted`` for Ctrl+C or SIGTERM, worded and coded for the signal that came."""
+    if isinstance(signal, Terminated):
+        return Interrupted(f"terminated (SIGTERM) {what}", exit_code=143)
+    return Interrupted(f"interrupted {what}", exit_code=130)
+
+
+@contextlib.contextmanager
+def writing(key: str, path, what: str) -> Iterator[None]:
+    """Turn a failed write into one line naming ``key=path`` and what to do about it.
+
+    A full disk is a resource running out (exit 1); a read-only or forbidden place is a
+    setting to change (exit 2).
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise cannot_write(key, path, what, exc) from None
+
+
+def cannot_write(key: str, path, what: str, exc: OSError) -> PipelineError:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ResourceExhausted(f"{key}={path}: cannot write {what} ({reason}); free some space or point {key} elsewhere")
+    return UserError(f"{key}={path}: cannot write {what} ({reason}); point {key} at a writable folder")
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exhausted|Warning|Interrupt|Exit)\b.*")
+
+
+def exception_line(text: str) -> str:
+    """The line that says what went wrong, from a traceback text.
+
+    The last ``SomeError: message`` line, not a framework's closing note (JAX ends its
+    tracebacks with a paragraph about removed internal frames).
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line
+    return lines[-1] if lines else ""
 
 
 show_traceback = False  # set by the entry point from HYDRA_FULL_ERROR=1
@@ -48,6 +111,7 @@ def never_swallow_ctrl_c() -> None:
     and carries on, and the run would finish as if nothing had been pressed.
     """
     import _thread
+    import signal
     import sys
     import threading
 
@@ -56,16 +120,19 @@ def never_swallow_ctrl_c() -> None:
     def hook(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
             # From another thread, a moment later: raised here, it would be swallowed again.
-            threading.Timer(0.05, _thread.interrupt_main).start()
+            signum = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+            threading.Timer(0.05, _thread.interrupt_main, args=(signum,)).start()
         else:
             default(unraisable)
 
     sys.unraisablehook = hook
 
 
-class StageFailed(UserError):
-    """Every fit of a stage failed: nothing to freeze, so the run stops here."""
+def sigterm_as_interrupt() -> None:
+    """SIGTERM raises ``Terminated`` in the main thread, so it is handled exactly as Ctrl+C is."""
+    import signal
 
-    def __init__(self, stage: str, failed: int, cause: str):
-        super().__init__(f"stage {stage}: all {failed} fits failed; first cause: {cause}")
-        self.stage = stage
+    def handler(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)

@@ -18,6 +18,7 @@ class Dataset:
     X: pd.DataFrame
     y: pd.Series
     task: str  # binary | multiclass | regression
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what loading decided: rows dropped, task inferred, …
 
     @property
     def fingerprint(self) -> str:

@@ -16,7 +16,7 @@ from pipeline import data, space, strategies
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
 from pipeline.engines.base import Engine
-from pipeline.errors import Interrupted
+from pipeline.errors import interruption, writing
 from pipeline.observers import Observer
 from pipeline.records import Evaluation, FinalModel, Problem, RunResult, StageResult
 from pipeline.stage import planned_fits, run_stage
@@ -27,8 +27,10 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
     """Run every stage of ``spec`` in order with ``engine``; observers write the run folder."""
     observers.run_started(spec, run_dir)
     full = data.load_dataset(spec.dataset)
-    data.check_folds(full, spec.search.cv)
+    for note in full.notes:
+        observers.note(note)
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
+    data.check_folds(train, spec.search.cv, spec.dataset.test_size)
     problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed)
     store = StageStore(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
@@ -38,15 +40,17 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
 
     def refit() -> FinalModel:
         path = run_dir / "model.keras"
-        return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
+        with writing("hydra.run.dir", run_dir, "the final model"):
+            return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
 
-    with _interrupted_as(f"interrupted during the final refit; {stored}; run the same command to finish"):
+    with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
         final = store.fetch_or_compute_final(describe_final(shared, best_params, test), refit)
         if final.reused:
-            shutil.copyfile(final.model_path, run_dir / "model.keras")
+            with writing("hydra.run.dir", run_dir, "the final model"):
+                shutil.copyfile(final.model_path, run_dir / "model.keras")
     result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir)
     kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
-    with _interrupted_as(f"interrupted while writing the report; {kept}; run the same command to write it again"):
+    with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
         observers.run_finished(result)
     return result
 
@@ -73,8 +77,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
             compute = functools.partial(_compute, engine, stage, strategy, dict(current), conditions, evaluate,
                                         cv=spec.search.cv, select=spec.search.select)  # fmt: skip
             kept = _stored(index - 1 if spec.store.mode == "readwrite" else 0)
-            with _interrupted_as(f"interrupted in stage {index}/{total} ({stage.name}); {kept}; "
-                                 "run the same command to resume"):  # fmt: skip
+            with _interrupted_as(f"in stage {index}/{total} ({stage.name}); {kept}; run the same command to resume"):
                 if fits == 0:  # conditions skipped every tuned parameter: nothing to compute or store
                     result = compute()
                 else:
@@ -99,15 +102,15 @@ def _compute(engine: Engine, *args, **kwargs) -> StageResult:
 
 
 class _interrupted_as:
-    """Turn Ctrl+C inside the block into ``Interrupted`` with a message that says what was kept."""
+    """Turn Ctrl+C or SIGTERM inside the block into ``Interrupted`` saying where it came and what was kept."""
 
-    def __init__(self, message: str):
-        self.message = message
+    def __init__(self, where: str):
+        self.where = where
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind, value, traceback) -> bool:
-        if kind is KeyboardInterrupt:
-            raise Interrupted(self.message) from None
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            raise interruption(value, self.where) from None
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -83,7 +84,7 @@ def run_tiny(tmp_path):
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """``python -m pipeline ARGS`` in a fresh process, as a user would type it."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "250", **(env or {})}  # no wrapped paths
     full_env.pop("KERAS_BACKEND", None)
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -110,3 +111,39 @@ def customers_csv(tmp_path) -> Path:
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+# --- the CLI in a subprocess: what tests of faults check ---------------------------------------
+
+FAST = [*TINY, "model.epochs=1"]
+
+
+def one_line_error(proc) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def entries(path: Path) -> list[Path]:
+    store = path / "stages"
+    return [p for p in store.iterdir() if not p.name.startswith(".")] if store.is_dir() else []
+
+
+def write(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "250"}
+    env.pop("KERAS_BACKEND", None)
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+
+
+def wait_for(condition, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    assert condition(), "timed out"

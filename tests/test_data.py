@@ -29,7 +29,7 @@ def test_builtin_datasets_and_their_tasks(name, task):
     ],
 )
 def test_task_inference(values, task):
-    assert infer_task(pd.Series(values)) == task
+    assert infer_task(pd.Series(values))[0] == task
 
 
 def test_task_can_be_overridden(customers_csv):
@@ -80,11 +80,11 @@ def test_missing_target_column_lists_the_columns(customers_csv):
 
 def test_too_few_rows_per_class_for_the_folds():
     data = load_dataset(DatasetSpec("iris"))
-    rows = [0, 1, 2, 50, 51, 52, 100, 101, 102]
+    rows = [0, 1, 50, 51, 100, 101]
     small = type(data)(data.name, data.X.iloc[rows], data.y.iloc[rows], data.task)
-    check_folds(small, 2)
-    with pytest.raises(UserError, match="class '2' has 2 rows; with search.cv=2 folds"):
-        check_folds(small.__class__(data.name, small.X.iloc[:-1], small.y.iloc[:-1], data.task), 2)
+    check_folds(small, 2, 0.2)  # the training part: two rows of every class
+    with pytest.raises(UserError, match="class '2' has 1 row left for the search after dataset.test_size=0.2"):
+        check_folds(small.__class__(data.name, small.X.iloc[:-1], small.y.iloc[:-1], data.task), 2, 0.2)
 
 
 def test_file_dataset_needs_a_path_and_a_target(customers_csv):

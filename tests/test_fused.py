@@ -71,12 +71,13 @@ def test_a_random_budget_draws_the_same_candidates_as_randomizedsearchcv():
 
     grid = {"optimizer__learning_rate": [0.001, 0.003, 0.01, 0.03, 0.1], "model__init": ["he_normal", "glorot_uniform"]}
     train, _ = data.split(data.load_dataset(DatasetSpec("iris")), 0.2, 0)
-    theirs = RandomizedSearchCV(make_estimator(train, {}, NO_EARLY_STOP, seed=0), {f"net__{k}": v for k, v in grid.items()},
+    one_epoch = ModelSpec(epochs=1, early_stopping=EarlyStoppingSpec(enabled=False))
+    theirs = RandomizedSearchCV(make_estimator(train, {}, one_epoch, seed=0), {f"net__{k}": v for k, v in grid.items()},
                                 n_iter=2, random_state=0, cv=2).fit(train.X, train.y)  # fmt: skip
     expected = [json.dumps({k.removeprefix("net__"): v for k, v in p.items()}, sort_keys=True)
                 for p in theirs.cv_results_["params"]]  # fmt: skip
-    for engine in ("gridsearchcv", "fused"):
-        assert list(stage(engine, "iris", grid, {"optimizer": "adam"}, NO_EARLY_STOP, budget=2).cv_results["params"]) == expected
+    # Both engines get their candidates from the same strategy; the fused one is the cheaper to run.
+    assert list(stage("fused", "iris", grid, {"optimizer": "adam"}, NO_EARLY_STOP, budget=2).cv_results["params"]) == expected
 
 
 @pytest.mark.parametrize("name", ["sgd", "rmsprop"])

@@ -6,6 +6,7 @@ turned into one line here too.
 """
 from __future__ import annotations
 
+import os
 import re
 
 from hydra.core.config_store import ConfigStore
@@ -17,6 +18,8 @@ from pipeline.config.schema import RunSpec, validate
 from pipeline.errors import UserError
 
 ConfigStore.instance().store(name="schema", node=RunSpec)
+# ${process:} in conf/config.yaml: run folders unique per process, even for two runs started in the same second.
+OmegaConf.register_new_resolver("process", lambda: f"p{os.getpid()}", use_cache=True, replace=True)
 
 
 def load(cfg: DictConfig) -> RunSpec:
@@ -55,6 +58,7 @@ def describe_hydra_error(exc: Exception) -> str:
     if merging and cause:
         return f"{merging.group(1)}: {cause.splitlines()[0]}"
     if "override_grammar" in text or "no viable alternative" in text or "mismatched input" in text:
-        return f"bad override syntax: {text.splitlines()[0]} (quote overrides that hold brackets or spaces)"
+        return (f"bad override syntax: {text.splitlines()[0]} (quote values that hold brackets, spaces or ~, "
+                """e.g. 'store.dir="~/stages"')""")  # fmt: skip
     lines = [ln.strip() for ln in (text + "\n" + cause).splitlines() if ln.strip() and "full_key" not in ln]
     return "; ".join(lines[:2])

@@ -7,6 +7,7 @@ so the runner, the store and the reports can read a spec without loading it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -22,6 +23,7 @@ BACKENDS = ("jax", "tensorflow")
 EXECUTIONS = ("local", "dask")
 TASKS = ("auto", "binary", "multiclass", "regression")
 STAGE_KEYS = ("grid", "conditions", "simpler")
+DASK_ADDRESS = r"((tcp|tls|ucx|ws|wss)://)?([\w\-]+(\.[\w\-]+)*|\[[0-9a-fA-F:]+\])(:\d{1,5})?"  # host[:port]
 
 
 @dataclass
@@ -32,6 +34,8 @@ class DatasetSpec:
     task: str = "auto"
     drop: list[str] = field(default_factory=list)
     test_size: float = 0.2
+    header: bool = True  # false: the file's first row is data; columns are then named 0, 1, 2, …
+    encoding: str = "utf-8"  # of a CSV file; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped
 
 
 @dataclass
@@ -134,6 +138,7 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(0 < ds.test_size < 1, "dataset.test_size", ds.test_size, "must be between 0 and 1, e.g. 0.2")
     _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")
     _check(search.cv >= 2, "search.cv", search.cv, "must be at least 2 folds")
+    _check(0 <= search.seed < 2**32, "search.seed", search.seed, "must be a seed from 0 to 2**32 - 1")
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
     _one_of("search.select", search.select, SELECTIONS)
     _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
@@ -150,6 +155,9 @@ def validate(spec: RunSpec) -> RunSpec:
     _one_of("execution.keras_backend", ex.keras_backend, BACKENDS)
     _one_of("execution.kind", ex.kind, EXECUTIONS)
     _check(ex.workers >= 1, "execution.workers", ex.workers, "must be at least 1")
+    _check(ex.address is None or re.fullmatch(DASK_ADDRESS, ex.address) is not None,
+           "execution.address", ex.address, "not a scheduler address; e.g. tcp://10.0.0.5:8786 (or null for a local "
+           "cluster)")  # fmt: skip
     _one_of("store.mode", spec.store.mode, STORE_MODES)
     for name, value in model.params.items():
         check_values(f"model.params.{name}", name, [value])
@@ -167,7 +175,10 @@ def _check_stages(spec: RunSpec) -> None:
             spec.stages[name] = StageSpec(**{k: v or {} for k, v in entry.items()})
     _check(len(spec.order.stages) > 0, "order.stages", spec.order.stages, "must name at least one stage")
     tuned_by: dict[str, str] = {}
-    for name in spec.order.stages:
+    for position, name in enumerate(spec.order.stages):
+        if name in spec.order.stages[:position]:
+            raise UserError(f"order.stages: stage {name!r} appears twice; a stage runs once per pass "
+                            "(search.passes=2 runs the whole order again)")  # fmt: skip
         if name not in spec.stages:
             raise UserError(f"order.stages: unknown stage {name!r}; known: {', '.join(spec.stages)} "
                             f"(or define it with +stages.{name}.grid.<param>=[...])")  # fmt: skip

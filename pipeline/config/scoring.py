@@ -7,9 +7,11 @@ from pipeline.errors import UserError
 
 
 def check_name(search: SearchSpec) -> None:
+    if search.scoring == "auto":
+        return
     from sklearn.metrics import get_scorer_names
 
-    if search.scoring != "auto" and search.scoring not in get_scorer_names():
+    if search.scoring not in get_scorer_names():
         raise UserError(f"search.scoring={search.scoring}: unknown scorer; "
                         "e.g. accuracy, balanced_accuracy, f1, roc_auc, r2, neg_mean_squared_error (or auto)")  # fmt: skip
 

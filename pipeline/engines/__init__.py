@@ -22,8 +22,8 @@ def create(spec: RunSpec, note: Callable[[str], None]) -> Engine:
         if reason is None:
             if spec.execution.kind == "dask":
                 note("search.engine=fused trains every stage in this process; execution=dask is not used")
-            return FusedEngine(spec)
+            return FusedEngine(spec, note)
         note(f"search.engine=fused: {reason}; using gridsearchcv")
     from pipeline.engines.gridsearch import GridSearchEngine
 
-    return GridSearchEngine(spec)
+    return GridSearchEngine(spec, note)

@@ -22,8 +22,8 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from pipeline.config.schema import ModelSpec
 from pipeline.data import make_preprocessor, standardization
-from pipeline.engines.gridsearch import NET
 from pipeline.engines.network import build_network, loss_for
+from pipeline.engines.searchcv import NET
 from pipeline.records import Dataset, Problem
 
 keras.config.disable_interactive_logging()  # Keras' print()s (e.g. "Invalid loss") go to the log

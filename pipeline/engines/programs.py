@@ -101,6 +101,7 @@ class Program:
             else:
                 column = [value] * n_models
             optimizer_vars.append(np.asarray(column, dtype=value.dtype))
+        self.batch_size = min(self.batch_size, n_train)  # as Keras: a batch larger than the data is all of it
         full_batches = -(-min(train_rows) // self.batch_size) == -(-n_train // self.batch_size)
         program = _compiled(self, every_batch_has_rows=full_batches)
         per_model = _spread((trainable, optimizer_vars, x_train, y_train, np.asarray(train_rows, "int32"),

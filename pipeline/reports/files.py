@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config.schema import RunSpec
+from pipeline.errors import writing
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
 
@@ -25,15 +26,23 @@ SUMMARY_COLUMNS = (
 class RunFolder(Observer):
     """Writes each stage's table as soon as it ends (a stopped run keeps what it learned), the rest at the end."""
 
+    def __init__(self):
+        self.notes: list[str] = []  # notes can come before the run starts (an engine's fallback, say)
+
     def run_started(self, spec: RunSpec, run_dir: Path) -> None:
         self.run_dir, self.max_epochs = run_dir, spec.model.epochs
 
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
     def stage_finished(self, index: int, result: StageResult) -> None:
-        write_stage(self.run_dir, index, result)
+        with writing("hydra.run.dir", self.run_dir, f"the table of stage {result.stage}"):
+            write_stage(self.run_dir, index, result)
 
     def run_finished(self, result: RunResult) -> None:
-        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
-        write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs)
+        with writing("hydra.run.dir", self.run_dir, "the summary and report"):
+            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
+            write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes)
 
 
 def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
@@ -82,8 +91,9 @@ def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int) -> Path:
-    """``report.md`` with its charts: summary, one chart per stage, the path, early stopping."""
+def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int,
+                 notes: Sequence[str] = ()) -> Path:  # fmt: skip
+    """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
     from pipeline.reports import plots
 
     charts = run_dir / "charts"
@@ -91,6 +101,8 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", "", "## Summary", ""]
     summary = summary_frame(results).drop(columns=["tuned"])
     lines += [_markdown_table(summary), ""]
+    if notes:
+        lines += ["## Notes", "", *(f"- {note}" for note in notes), ""]
     plots.path_chart(results, charts / "path.png", metric)
     lines += ["## Score across stages", "", "![score across stages](charts/path.png)", ""]
     lines += ["## Stages", ""]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -25,6 +26,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ import pandas as pd
 
 from pipeline import space
 from pipeline.config.schema import RunSpec
-from pipeline.errors import UserError
+from pipeline.errors import PipelineError, UserError, cannot_write
 from pipeline.records import Dataset, FinalModel, Stage, StageResult
 
 FORMAT = 3  # bump when the entry layout, the meaning of a key, or how a result is computed changes
@@ -91,16 +93,28 @@ def describe_final(run: Mapping[str, Any], params: Mapping[str, Any], test: Data
     return {**run, "stage": {"name": "final refit"}, "frozen": dict(params), "test": {"fingerprint": test.fingerprint}}
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One folder of the store as found on disk; ``damage`` says why it cannot be used, if it cannot."""
+
+    key: str
+    description: dict[str, Any]
+    result: dict[str, Any]
+    size: int
+    damage: str | None = None
+
+
 class StageStore:
     """Get a stored stage, or compute it once (under a per-key lock) and store it atomically."""
 
     def __init__(self, root: Path | str, mode: str = "readwrite", report: Callable[[str], None] = log.warning):
         self.root, self.mode, self.report = Path(root).expanduser(), mode, report
         if mode == "readwrite":
-            try:
+            with _writing_to(self.root, "its lock files", read_only_hint=True):
                 (self.root / ".locks").mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise UserError(f"store.dir={root}: cannot create it ({exc.strerror}); choose a writable folder") from None
+                probe = self.root / ".locks" / f".probe-{uuid.uuid4().hex[:8]}"
+                probe.touch()
+                probe.unlink()
             self.clean_leftovers()
 
     def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
@@ -146,42 +160,57 @@ class StageStore:
     def _write(self, key: str, description: dict[str, Any], value, write) -> None:
         """Write into a temporary folder, then rename: an entry is complete or absent."""
         tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
+        stage = description.get("stage", {}).get("name", "?")
         try:
-            record = write(tmp, value)
-            record["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-            (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
-            (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-            (tmp / "checksum").write_text(_checksum(tmp) + "\n")
-            for path in tmp.iterdir():
-                with open(path, "rb") as f:
-                    os.fsync(f.fileno())
-            os.rename(tmp, self.root / key)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not (self.root / key).is_dir():
+            with _writing_to(self.root, f"the entry of stage {stage}"):
+                tmp.mkdir(parents=True)
+                record = write(tmp, value)
+                record["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+                (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
+                (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+                (tmp / "checksum").write_text(_checksum(tmp) + "\n")
+                for path in tmp.iterdir():
+                    with open(path, "rb") as f:
+                        os.fsync(f.fileno())
+                os.rename(tmp, self.root / key)
+        except PipelineError:
+            shutil.rmtree(tmp, ignore_errors=True)  # never half-visible: the entry is complete or absent
+            if not (self.root / key).is_dir():  # (another writer may have put the same entry)
                 raise
 
-    def entries(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any], int]]:
-        """(key, description, result, size in bytes) of every readable entry, newest first."""
+    def entries(self) -> list[Entry]:
+        """Every entry folder, damaged ones included (``damage`` says why), newest first."""
         found = []
         for folder in self.root.iterdir() if self.root.is_dir() else ():
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
-            try:
-                description = json.loads((folder / "description.json").read_text())
-                result = json.loads((folder / "result.json").read_text())
-            except (OSError, ValueError):
-                continue
-            size = sum(p.stat().st_size for p in folder.iterdir())
-            found.append((folder.name, description, result, size))
-        return iter(sorted(found, key=lambda e: e[2].get("created", ""), reverse=True))
+            found.append(self.inspect(folder.name))
+        return sorted(found, key=lambda e: e.result.get("created", ""), reverse=True)
+
+    def inspect(self, key: str) -> Entry:
+        """An entry as found on disk, with what is wrong with it (checksum, missing or unreadable files)."""
+        folder = self.root / key
+        description, result, damage = {}, {}, None
+        try:
+            self._verify(folder)
+        except (OSError, ValueError) as exc:
+            damage = f"{exc.strerror} ({Path(exc.filename).name})" if isinstance(exc, OSError) and exc.filename else str(exc)
+        with contextlib.suppress(OSError, ValueError):
+            description = json.loads((folder / "description.json").read_text())
+        with contextlib.suppress(OSError, ValueError):
+            result = json.loads((folder / "result.json").read_text())
+        size = 0
+        with contextlib.suppress(OSError):  # another process may be removing it
+            size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        return Entry(key, description if isinstance(description, dict) else {}, result if isinstance(result, dict) else {},
+                     size, damage)  # fmt: skip
 
     def resolve(self, prefix: str) -> str:
         matches = [p.name for p in self.root.glob(f"{prefix}*") if p.is_dir() and not p.name.startswith(".")]
         if len(matches) != 1:
             problem = "no entry" if not matches else f"{len(matches)} entries"
-            raise UserError(f"store key {prefix!r}: {problem} in {self.root} start with it; see `python -m pipeline.store list`")
+            raise UserError(f"store key {prefix!r}: {problem} in {self.root} start with it; "
+                            "see `python -m pipeline.store list`")  # fmt: skip
         return matches[0]
 
     def remove(self, key: str) -> None:
@@ -196,10 +225,22 @@ class StageStore:
                 if held:
                     shutil.rmtree(tmp, ignore_errors=True)
 
+    def stale_locks(self) -> list[Path]:
+        """Lock files of keys that have no entry and that nobody holds: safe to delete."""
+        stale = []
+        for lock in (self.root / ".locks").glob("*.lock"):
+            if not (self.root / lock.stem).is_dir():
+                with self._lock(lock.stem, wait=False) as held:
+                    if held:
+                        stale.append(lock)
+        return stale
+
     @contextlib.contextmanager
     def _lock(self, key: str, wait: bool = True) -> Iterator[bool]:
-        (self.root / ".locks").mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".locks" / f"{key}.lock", "a") as handle:
+        with _writing_to(self.root, "a lock file", read_only_hint=True):
+            (self.root / ".locks").mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / ".locks" / f"{key}.lock", "a")
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
@@ -218,6 +259,19 @@ class StageStore:
     def _discard(self, folder: Path) -> None:
         if self.mode == "readwrite":
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _writing_to(root: Path, what: str, read_only_hint: bool = False) -> Iterator[None]:
+    """A failed write as one line naming ``store.dir``; a read-only store gets the hint to read it only."""
+    try:
+        yield
+    except OSError as exc:
+        error = cannot_write("store.dir", root, what, exc)
+        if read_only_hint and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            error = UserError(f"store.dir={root}: cannot write {what} ({exc.strerror}); to reuse its stages without "
+                              "writing, run with store.mode=readonly (or store.mode=off, or a writable store.dir)")  # fmt: skip
+        raise error from None
 
 
 def _checksum(folder: Path) -> str:

@@ -19,52 +19,73 @@ def _list(store: StageStore, console) -> None:
     table = Table(title=f"stage store {store.root}", title_justify="left")
     for column in ("key", "stage", "dataset", "frozen inputs", "winner", "score", "date", "size"):
         table.add_column(column, overflow="fold")
-    for key, description, result, size in store.entries():
-        dataset = description.get("dataset", {})
-        score = result.get("mean_score", result.get("test_score", float("nan")))
+    entries = store.entries()
+    for e in entries:
+        dataset = e.description.get("dataset", {})
+        score = e.result.get("mean_score", e.result.get("test_score", float("nan")))
+        stage = f"[red]damaged: {e.damage}[/red]" if e.damage else e.result.get("stage", "?")
         table.add_row(
-            key[:12], result.get("stage", "?"), f"{dataset.get('name', '?')} ({dataset.get('fingerprint', '')[:8]})",
-            _short(description.get("frozen", {})), _short(result.get("winner", {})) or "-",
-            f"{score:.4f}" if isinstance(score, int | float) else "?", result.get("created", "")[:16].replace("T", " "),
-            f"{size / 1024:.1f} KiB",
+            e.key[:12], stage, f"{dataset.get('name', '?')} ({str(dataset.get('fingerprint', ''))[:8]})",
+            _short(e.description.get("frozen", {})), _short(e.result.get("winner", {})) or "-",
+            f"{score:.4f}" if isinstance(score, int | float) else "?", e.result.get("created", "")[:16].replace("T", " "),
+            f"{e.size / 1024:.1f} KiB",
         )  # fmt: skip
     console.print(table)
+    damaged = sum(e.damage is not None for e in entries)
+    if damaged:
+        them = "them" if damaged > 1 else "it"
+        console.print(f"{damaged} damaged entr{'ies' if damaged > 1 else 'y'}: a run that needs {them} recomputes {them}; "
+                      f"`python -m pipeline.store prune --damaged` removes {them}")  # fmt: skip
 
 
 def _show(store: StageStore, prefix: str, console) -> None:
     import pandas as pd
 
-    key = store.resolve(prefix)
-    folder = store.root / key
-    console.print(f"[bold]{key}[/bold]  ({folder})")
-    for name in ("description.json", "result.json"):
+    entry = store.inspect(store.resolve(prefix))
+    folder = store.root / entry.key
+    console.print(f"[bold]{entry.key}[/bold]  ({folder})")
+    if entry.damage:
+        console.print(f"[red]damaged: {entry.damage}[/red]: a run that needs it recomputes it; "
+                      "`python -m pipeline.store prune --damaged` removes it. What is readable follows.")  # fmt: skip
+    for name, content in (("description.json", entry.description), ("result.json", entry.result)):
         console.print(f"[bold]{name}[/bold]")
-        console.print_json((folder / name).read_text())
+        console.print_json(data=content) if content else console.print("(missing or unreadable)")
     if not (folder / "cv_results.csv").is_file():
         return
     try:
         table = pd.read_csv(folder / "cv_results.csv")
-    except pd.errors.EmptyDataError:
-        console.print("[bold]cv_results.csv[/bold]: no candidates (conditions skipped every tuned parameter)")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        console.print(f"[bold]cv_results.csv[/bold]: unreadable ({type(exc).__name__})")
         return
     columns = [c for c in table.columns if c in ("params", "mean_test_score", "std_test_score", "mean_test_epochs_run")]
     console.print("[bold]cv_results.csv[/bold]")
-    console.print(table[columns].to_string(index=False))
+    console.print(table[columns].to_string(index=False) if len(table) else "(no candidates)")
 
 
-def _prune(store: StageStore, older_than: float | None, keep_last: int | None, dry_run: bool, console) -> None:
-    entries = list(store.entries())  # newest first
+def _prune(store: StageStore, older_than: float | None, keep_last: int | None, damaged: bool, dry_run: bool,
+           console) -> None:  # fmt: skip
+    entries = store.entries()  # newest first
     now = datetime.now(UTC)
-    doomed = []
-    for rank, (key, _, result, _) in enumerate(entries):
-        age_days = (now - datetime.fromisoformat(result.get("created", now.isoformat()))).total_seconds() / 86400
+    doomed, rank = [], 0
+    for e in entries:
+        if e.damage:
+            if damaged:
+                doomed.append((e.key, f"damaged: {e.damage}"))
+            continue
+        created = e.result.get("created")
+        age_days = (now - datetime.fromisoformat(created)).total_seconds() / 86400 if created else 0.0
         if (keep_last is not None and rank >= keep_last) or (older_than is not None and age_days > older_than):
-            doomed.append((key, result.get("stage", "?")))
-    for key, stage in doomed:
+            doomed.append((e.key, e.result.get("stage", "?")))
+        rank += 1
+    for key, what in doomed:
         if not dry_run:
             store.remove(key)
-        console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({stage})")
-    console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed")
+        console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({what})")
+    locks = store.stale_locks()
+    for lock in locks if not dry_run else ():
+        lock.unlink(missing_ok=True)
+    console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed"
+                  + (f"; {len(locks)} stale lock files {'would be ' if dry_run else ''}removed" if locks else ""))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     prune = commands.add_parser("prune", help="remove old entries")
     prune.add_argument("--older-than", type=float, metavar="DAYS", help="remove entries created more than DAYS ago")
     prune.add_argument("--keep-last", type=int, metavar="N", help="keep only the N newest entries")
+    prune.add_argument("--damaged", action="store_true", help="remove damaged entries (a run would recompute them)")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     args = parser.parse_args(argv)
     console = Console()
     try:
-        if args.command == "prune" and args.older_than is None and args.keep_last is None:
-            raise UserError("prune: give --older-than DAYS and/or --keep-last N")
+        if args.command == "prune" and args.older_than is None and args.keep_last is None and not args.damaged:
+            raise UserError("prune: give --older-than DAYS, --keep-last N and/or --damaged")
         if not Path(args.dir).expanduser().is_dir():
             raise UserError(f"--dir {args.dir}: no stage store there; run the pipeline first or pass --dir")
         store = StageStore(args.dir, "readwrite" if args.command == "prune" else "readonly")
@@ -96,12 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "show":
             _show(store, args.key, console)
         else:
-            _prune(store, args.older_than, args.keep_last, args.dry_run, console)
+            _prune(store, args.older_than, args.keep_last, args.damaged, args.dry_run, console)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""The fused engine's models: each fold prepared once, the stage's (candidate, fold) models grouped
+into programs, trained, and scored by scikit-learn's scorer on each fold's held-out rows."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import get_scorer
+from sklearn.preprocessing import LabelEncoder
+
+from pipeline.data import make_preprocessor, standardization
+from pipeline.engines.programs import DEFAULT_OPTIMIZER, MOMENTUM_OPTIMIZERS, Program
+
+PER_MODEL = ("optimizer__learning_rate", "model__init")  # numbers, not program structure
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One CV fold, preprocessed and encoded exactly as the Keras step of the estimator sees it."""
+
+    x_train: np.ndarray  # float32, rows in the fold's order (validation rows last)
+    y_train: np.ndarray
+    x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
+    X_test: pd.DataFrame  # ... and as the scorer sees it
+    y_test: np.ndarray
+    meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
+    classes: np.ndarray | None
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+
+def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fold]:
+    """Each fold's own preprocessing and target encoding, fitted on its training part only."""
+    out = []
+    for train, test in splitter.split(X, y):
+        prep = make_preprocessor(X).fit(X.iloc[train])
+        x_train = prep.transform(X.iloc[train]).astype("float32")
+        x_test = prep.transform(X.iloc[test]).astype("float32")
+        y_fit = y.iloc[train]
+        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
+        if task == "regression":
+            values = y_fit.to_numpy(dtype="float64")
+            mean, scale = map(float, standardization(values))
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": "continuous", "n_outputs_expected_": 1}
+            out.append(Fold(y_train=((values - mean) / scale).astype("float32")[:, None], meta=meta, classes=None,
+                            target_mean=mean, target_scale=scale, **common))  # fmt: skip
+        else:
+            encoder = LabelEncoder().fit(y_fit)
+            labels = encoder.transform(y_fit)
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": task, "n_classes_": len(encoder.classes_)}
+            y_train = labels.astype("float32")[:, None] if task == "binary" else labels.astype("int32")
+            out.append(Fold(y_train=y_train, meta=meta, classes=encoder.classes_, **common))
+    return out
+
+
+def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict:
+    """The columns and order of GridSearchCV's ``cv_results_`` (metrics score and epochs_run, no refit)."""
+    n = len(candidates)
+    out: dict[str, Any] = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1),
+                           "mean_score_time": np.zeros(n), "std_score_time": np.zeros(n)}  # fmt: skip
+    for key in sorted({k for c in candidates for k in c}):
+        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
+                                                dtype=object)  # fmt: skip
+    out["params"] = list(candidates)
+    for name, values in (("score", scores), ("epochs_run", epochs)):
+        for i in range(values.shape[1]):
+            out[f"split{i}_test_{name}"] = values[:, i]
+        means = values.mean(1)
+        out[f"mean_test_{name}"], out[f"std_test_{name}"] = means, values.std(1)
+        out[f"rank_test_{name}"] = pd.Series(means).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+    return out
+
+
+def group_key(params: Mapping[str, Any], fold: Fold) -> tuple:
+    """Models with equal keys compile to one program: everything but per-model numbers."""
+    optimizer = params.get("optimizer", DEFAULT_OPTIMIZER)
+    per_model = set(PER_MODEL) | ({"optimizer__momentum"} if optimizer in MOMENTUM_OPTIMIZERS else set())
+    static = tuple(sorted((k, repr(v)) for k, v in params.items() if k not in per_model))
+    return static, fold.meta["n_features_in_"], fold.meta.get("n_classes_", 0)
+
+
+def run_models(
+    candidates: Sequence[Mapping[str, Any]],
+    folds: Sequence[Fold],
+    *,
+    task: str,
+    metric: str,
+    training: dict[str, Any],
+    seed: int,
+    on_models_done: Callable[[int], None] = lambda n: None,
+) -> dict[str, np.ndarray]:
+    """Train and score every (candidate, fold): scores, epochs run and seconds, shape (candidates, folds)."""
+    shape = (len(candidates), len(folds))
+    scores, epochs, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    groups: dict[tuple, list[tuple[int, int]]] = {}
+    for c, params in enumerate(candidates):
+        for f, fold in enumerate(folds):
+            groups.setdefault(group_key(params, fold), []).append((c, f))
+    scorer = get_scorer(metric)
+    for members in groups.values():
+        started = time.perf_counter()
+        params = candidates[members[0][0]]
+        program = Program(params, folds[members[0][1]].meta, task, training, seed)
+        trained = program.train([candidates[c] for c, _ in members], [folds[f] for _, f in members])
+        with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
+            for i, (c, f) in enumerate(members):
+                fold = folds[f]
+                epochs[c, f] = trained.epochs_run[i]
+                if trained.finite[i]:
+                    scores[c, f] = float(scorer(_predictions(program.outputs(trained, i, fold.x_test), task, fold), fold.X_test, fold.y_test))
+        seconds[[c for c, _ in members], [f for _, f in members]] = (time.perf_counter() - started) / len(members)
+        on_models_done(len(members))
+    return {"scores": scores, "epochs": epochs, "seconds": seconds}
+
+
+def _predictions(outputs: np.ndarray, task: str, fold: Fold):
+    """A trained model's outputs on its fold's held-out rows, as an estimator the scorer accepts."""
+    if task == "regression":
+        return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
+    proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if task == "binary" else outputs
+    return _ClassPredictions(proba, fold.classes, fold.X_test)
+
+
+class _Predictions(RegressorMixin, BaseEstimator):
+    """A trained fold model's predictions on its held-out rows, as an estimator the scorer accepts."""
+
+    def __init__(self, values: np.ndarray, X: pd.DataFrame):
+        self.values, self.X = values, X
+
+    def predict(self, X):
+        _check_rows(X, self.X)
+        return self.values
+
+
+class _ClassPredictions(ClassifierMixin, BaseEstimator):
+    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
+        self.proba, self.classes_, self.X = proba, classes, X
+
+    def predict_proba(self, X):
+        _check_rows(X, self.X)
+        return self.proba
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _check_rows(X, expected: pd.DataFrame) -> None:
+    if X is not expected:
+        raise ValueError("these predictions were computed for the fold's held-out rows only")
