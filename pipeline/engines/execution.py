@@ -173,11 +173,10 @@ def dask_cluster(address: str | None, workers: int) -> Iterator[object]:
     try:
         if address:
             client = Client(address, timeout=10)
-        else:  # the cluster's nannies and workers end with this process, however it ends
+        else:  # the cluster's worker processes end with this process, however it ends (its nannies live here)
             os.environ[watchdog.RUN] = str(os.getpid())
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=40, env=env, preload=[watchdog.__name__],
-                                   preload_nanny=[watchdog.__name__])  # fmt: skip
+                                   silence_logs=40, env=env, preload=[watchdog.__name__])  # fmt: skip
             client = Client(cluster)
     except (OSError, ValueError, TypeError) as exc:  # unreachable, or an address Dask cannot parse
         raise UserError(f"execution.address={address}: cannot reach a Dask scheduler there ({exc})") from None

@@ -47,6 +47,6 @@ def alive(pid: int) -> bool:
 
 
 def dask_setup(server) -> None:
-    """Dask preload hook, in a local cluster's nannies and workers."""
+    """Dask preload hook, in a local cluster's worker processes."""
     if os.environ.get(RUN):
         end_with(int(os.environ[RUN]))
