@@ -21,11 +21,10 @@ import fcntl
 import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,64 +32,14 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import space
-from pipeline.config.schema import RunSpec
 from pipeline.errors import PipelineError, UserError, cannot_write
-from pipeline.records import Dataset, FinalModel, Stage, StageResult
+from pipeline.records import FinalModel, StageResult
+from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, stage_key
 
-FORMAT = 3  # bump when the entry layout, the meaning of a key, or how a result is computed changes
+__all__ = ["FORMAT", "Entry", "StageStore", "canonical", "describe_final", "describe_run", "describe_stage", "stage_key"]
+
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 log = logging.getLogger(__name__)
-
-
-def canonical(value: Any) -> Any:
-    """JSON-ready value with one spelling per meaning: sorted keys, floats by repr."""
-    if isinstance(value, dict):
-        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if isinstance(value, float):
-        return {"float": repr(value)} if math.isfinite(value) else {"float": str(value)}
-    return value
-
-
-def stage_key(description: Mapping[str, Any]) -> str:
-    """The key of a description: sha256 of its canonical JSON, the stage's display name left out."""
-    keyed = dict(description)
-    if isinstance(keyed.get("stage"), dict):
-        keyed["stage"] = {k: v for k, v in keyed["stage"].items() if k != "name"}
-    text = json.dumps(canonical(keyed), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# --- descriptions: everything that decides a stored result, built here and nowhere else ----
-
-
-def describe_run(spec: RunSpec, train: Dataset, preprocessing: int, metric: str, engine: Mapping[str, Any]) -> dict[str, Any]:
-    """What every entry of a run shares: the training data, how fits train and are scored, the engine."""
-    return {
-        "format": FORMAT,
-        "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint, "preprocessing": preprocessing},
-        "training": spec.model.training(),
-        "evaluation": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
-        "engine": dict(engine),
-    }
-
-
-def describe_stage(run: Mapping[str, Any], stage: Stage, strategy: Mapping[str, Any], conditions: space.Conditions,
-                   current: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """A stage: its grid, the conditions that can change it, its strategy, and the values it holds frozen."""
-    return {
-        **run,
-        "stage": {"name": stage.name, "grid": stage.grid, "conditions": space.conditions_touching(stage.grid, conditions),
-                  "simpler": stage.simpler, "strategy": dict(strategy)},  # fmt: skip
-        "frozen": space.frozen_inputs(stage.grid, current, conditions),
-    }
-
-
-def describe_final(run: Mapping[str, Any], params: Mapping[str, Any], test: Dataset) -> dict[str, Any]:
-    """The final refit: every winner, and the held-out part it is scored on."""
-    return {**run, "stage": {"name": "final refit"}, "frozen": dict(params), "test": {"fingerprint": test.fingerprint}}
 
 
 @dataclass(frozen=True)
