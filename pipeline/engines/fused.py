@@ -1,13 +1,12 @@
 """The fused engine: every candidate × fold of a stage trained together, in compiled JAX programs.
 
 The GridSearchCV engine spends almost all of its time in Keras' per-step and per-epoch
-Python machinery, not in arithmetic. Here the same Keras model (``build_network``) and the
-same Keras optimizer are driven through Keras 3's stateless API inside one ``jax.jit``
-program per group of models that share shapes: ``lax.while_loop`` over epochs,
-``lax.scan`` over batches, ``vmap`` over the group's (candidate, fold) models. Values that
-only change numbers (learning rate, momentum of sgd/rmsprop, initializer) vary inside a
-program; values that change the program (optimizer, activation, dropout, depth, neurons,
-batch size, epochs) start another group.
+Python machinery, not in arithmetic. Here the same Keras layers (``build_network``) and the
+same Keras optimizers are driven through Keras 3's stateless API inside one ``jax.jit``
+program laid out for the run's widest, deepest network (``layout``): ``lax.while_loop`` over
+epochs, ``lax.scan`` over batches, ``vmap`` over the stage's (candidate, fold) models, each
+with its own width, depth, activation, dropout rate, optimizer, learning rate, momentum,
+initializer and epochs (``programs``). One program serves every stage of a run.
 
 What it keeps from the GridSearchCV engine: the same folds, each fold's own preprocessing
 and target encoding, the same initial weights (same build function, same seed), batch
@@ -37,7 +36,9 @@ class FusedEngine:
 
     def __init__(self, spec: RunSpec, note=print):
         self.model, self.execution, self.note = spec.model, spec.execution, note
+        self.run_values = _run_values(spec)
         self._folds: tuple[Problem, list] | None = None
+        self._programs = None  # the run's programs (pipeline.engines.fused_models.Programs), reused across stages
 
     @staticmethod
     def unsupported(spec: RunSpec) -> str | None:
@@ -56,7 +57,11 @@ class FusedEngine:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._folds = None
+        if self._programs is not None:
+            compiled = self._programs.compilations
+            log.info("fused engine: %d programs compiled (or read from the compile cache) in %.1f s", compiled.count,
+                     compiled.seconds)  # fmt: skip
+        self._folds = self._programs = None
 
     def load(self) -> None:
         """Import JAX and Keras now, so that a stage's seconds leave the imports out."""
@@ -65,15 +70,15 @@ class FusedEngine:
 
     def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None) -> Evaluation:
         """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns."""
-        from pipeline.engines.fused_models import cv_results, prepare_folds, run_models
+        from pipeline.engines.fused_models import Programs, cv_results, prepare_folds, run_models
         from pipeline.engines.searchcv import folds as cv_folds
 
-        if self._folds is None or self._folds[0] is not problem:  # the same folds serve every stage of a run
+        if self._folds is None or self._folds[0] is not problem:  # the same folds and programs serve every stage
             train = problem.train
             self._folds = (problem, prepare_folds(train.X, train.y, train.task, cv_folds(train.task, problem.cv, problem.seed)))
+            self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
         try:
-            out = run_models([{**base, **c} for c in candidates], self._folds[1], task=problem.train.task,
-                             metric=problem.metric, training=self.model.training(), seed=problem.seed,
+            out = run_models([{**base, **c} for c in candidates], self._folds[1], self._programs, problem.metric,
                              on_models_done=progress)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
             if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
@@ -86,6 +91,11 @@ class FusedEngine:
             raise StageFailed(stage, len(candidates) * problem.cv, f"{type(exc).__name__}: {exception_line(str(exc))}") from None
         return Evaluation(cv_results(candidates, out["scores"], out["epochs"], out["seconds"]))
 
+    @property
+    def compilations(self):
+        """Programs compiled so far in this run, and the seconds it took (None before the first stage)."""
+        return None if self._programs is None else self._programs.compilations
+
     def refit(self, problem: Problem, params: dict, test: Dataset, path: Path) -> float:
         """The final model is a plain Keras fit, as with GridSearchCV: one model, nothing to fuse."""
         from pipeline.engines.estimators import refit
@@ -93,3 +103,9 @@ class FusedEngine:
         return refit(problem, params, self.model, test, path)
 
 
+def _run_values(spec: RunSpec):
+    """Every value the run's stages may ask for: one layout (and so one program) then serves them all."""
+    from pipeline.engines.layout import RunValues
+
+    return RunValues.of([spec.model.params, *(spec.stages[name].grid for name in spec.order.stages
+                                              if hasattr(spec.stages[name], "grid"))])  # fmt: skip

@@ -15,9 +15,8 @@ from sklearn.metrics import get_scorer
 from sklearn.preprocessing import LabelEncoder
 
 from pipeline.data import make_preprocessor, standardization
-from pipeline.engines.programs import DEFAULT_OPTIMIZER, MOMENTUM_OPTIMIZERS, Program
-
-PER_MODEL = ("optimizer__learning_rate", "model__init")  # numbers, not program structure
+from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
+from pipeline.engines.programs import Compilations, Program
 
 
 @dataclass(frozen=True)
@@ -77,43 +76,51 @@ def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epoc
     return out
 
 
-def group_key(params: Mapping[str, Any], fold: Fold) -> tuple:
-    """Models with equal keys compile to one program: everything but per-model numbers."""
-    optimizer = params.get("optimizer", DEFAULT_OPTIMIZER)
-    per_model = set(PER_MODEL) | ({"optimizer__momentum"} if optimizer in MOMENTUM_OPTIMIZERS else set())
-    static = tuple(sorted((k, repr(v)) for k, v in params.items() if k not in per_model))
-    return static, fold.meta["n_features_in_"], fold.meta.get("n_classes_", 0)
+class Programs:
+    """A run's programs, one per layout (and fold shape), kept across stages: each is built and compiled once."""
+
+    def __init__(self, task: str, training: dict[str, Any], seed: int, run: RunValues | None = None):
+        self.task, self.training, self.seed, self.run = task, training, seed, run or RunValues()
+        self.compilations = Compilations()
+        self._programs: dict[tuple, Program] = {}
+
+    def __call__(self, models: Sequence[Knobs], meta: dict[str, Any]) -> Program:
+        layout = layout_for(models, self.run)
+        key = (layout, tuple(sorted(meta.items())))
+        if key not in self._programs:
+            self._programs[key] = Program(layout, meta, self.task, self.training, self.seed, self.compilations)
+        return self._programs[key]
 
 
 def run_models(
     candidates: Sequence[Mapping[str, Any]],
     folds: Sequence[Fold],
-    *,
-    task: str,
+    programs: Programs,
     metric: str,
-    training: dict[str, Any],
-    seed: int,
     on_models_done: Callable[[int], None] = lambda n: None,
 ) -> dict[str, np.ndarray]:
     """Train and score every (candidate, fold): scores, epochs run and seconds, shape (candidates, folds)."""
     shape = (len(candidates), len(folds))
     scores, epochs, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    models = [knobs(c, programs.training) for c in candidates]
     groups: dict[tuple, list[tuple[int, int]]] = {}
-    for c, params in enumerate(candidates):
-        for f, fold in enumerate(folds):
-            groups.setdefault(group_key(params, fold), []).append((c, f))
+    for (batch, hidden), members in group(models).items():
+        for c in members:
+            for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
+                groups.setdefault((batch, hidden, tuple(sorted(fold.meta.items()))), []).append((c, f))
     scorer = get_scorer(metric)
     for members in groups.values():
         started = time.perf_counter()
-        params = candidates[members[0][0]]
-        program = Program(params, folds[members[0][1]].meta, task, training, seed)
-        trained = program.train([candidates[c] for c, _ in members], [folds[f] for _, f in members])
+        group_models, group_folds = [models[c] for c, _ in members], [folds[f] for _, f in members]
+        program = programs(group_models, group_folds[0].meta)
+        trained = program.train(group_models, group_folds)
+        outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
         with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
             for i, (c, f) in enumerate(members):
                 fold = folds[f]
                 epochs[c, f] = trained.epochs_run[i]
                 if trained.finite[i]:
-                    scores[c, f] = float(scorer(_predictions(program.outputs(trained, i, fold.x_test), task, fold), fold.X_test, fold.y_test))
+                    scores[c, f] = float(scorer(_predictions(outputs[i], programs.task, fold), fold.X_test, fold.y_test))
         seconds[[c for c, _ in members], [f for _, f in members]] = (time.perf_counter() - started) / len(members)
         on_models_done(len(members))
     return {"scores": scores, "epochs": epochs, "seconds": seconds}

@@ -1,214 +1,312 @@
-"""The fused engine's compiled training program: a group of models that share shapes, trained at once.
+"""The fused engine's compiled training program: every model of a layout trained at once.
 
-The same Keras model (``build_network``) and the same Keras optimizer, driven through Keras 3's
-stateless API inside one ``jax.jit`` program: ``lax.while_loop`` over epochs, ``lax.scan`` over
-batches, ``vmap`` over the group's (candidate, fold) models. Learning rate, momentum
-(sgd/rmsprop) and the initializer are per-model numbers; everything else is the program's shape.
+The run's widest, deepest network from the same ``build_network``, its Dense layers called
+through Keras 3's stateless API, and Keras optimizers through ``stateless_apply``, inside one
+``jax.jit`` program: ``lax.while_loop`` over epochs, ``lax.scan`` over batches, ``vmap`` over
+the models. Each model brings its own knobs (width, depth, activation, dropout rate, optimizer,
+learning rate, momentum, epochs) as per-model arrays, so a program serves every stage of a run
+that has its layout; it is compiled once per number of models (padded to a power of two).
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from pipeline.engines.layout import MOMENTUM_OPTIMIZERS, InitialWeights, Knobs, Layout, embed
 from pipeline.engines.network import build_network, loss_for
 
-DEFAULT_OPTIMIZER = "rmsprop"  # scikeras' default when no optimizer is given
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # where momentum 0 in the momentum branch is the plain update
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Trained:
     """What a program returns for its models."""
 
-    trainable: list[np.ndarray]  # each stacked over the group's models
+    trainable: list[np.ndarray]  # each stacked over the models
     epochs_run: np.ndarray
     finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
 
 
+@dataclass
+class Compilations:
+    """How many programs were compiled (or read from the compile cache) and how long it took."""
+
+    count: int = 0
+    seconds: float = 0.0
+
+
 class Program:
-    """One compiled training program for a group of models that share every shape."""
+    """One layout's training program; ``train`` pads the models to a power of two and compiles once per size."""
 
-    def __init__(self, params: Mapping[str, Any], meta: dict[str, Any], task: str, training: dict[str, Any], seed: int):
+    def __init__(self, layout: Layout, meta: dict[str, Any], task: str, training: dict[str, Any], seed: int,
+                 compilations: Compilations):  # fmt: skip
         import keras
 
-        self.task, self.seed, self.meta = task, seed, meta
-        self.epochs = int(params.get("epochs", training["epochs"]))
-        self.batch_size = int(params.get("batch_size", training["batch_size"]))
+        self.layout, self.meta, self.task, self.seed = layout, meta, task, seed
         self.early_stopping = training["early_stopping"]
-        self.model_kwargs = {k.removeprefix("model__"): v for k, v in params.items() if k.startswith("model__")}
-        self.model = self._build(params.get("model__init", "glorot_uniform"))
-        self.optimizer_name = params.get("optimizer", DEFAULT_OPTIMIZER)
-        self.optimizer = self._optimizer(params)
+        self.template = build_network(meta, depth=layout.depth, neurons=max(layout.width, 1), activation="linear", seed=seed)
+        dense = [layer for layer in self.template.layers if isinstance(layer, keras.layers.Dense)]
+        self.hidden, self.output = dense[:-1], dense[-1]
+        self.activations = [keras.activations.get(name) for name in layout.activations]
+        self.optimizers = [_optimizer(variant, self.template.trainable_variables) for variant in layout.optimizers]
         self.loss = keras.losses.get(loss_for(task))
-        self._weights_by_init: dict[str, list[np.ndarray]] = {}
-        self.non_trainable = [np.asarray(v.value) for v in self.model.non_trainable_variables]  # the dropout seeds
+        self.initial = InitialWeights(meta, seed)
+        self.compilations = compilations
+        self._compiled: dict[tuple, Any] = {}
 
-    def _build(self, init: str):
-        kwargs = {**self.model_kwargs, "init": init}
-        return build_network(self.meta, seed=self.seed, **kwargs)
+    # --- one model: the forward pass and its loss ------------------------------------------------
 
-    def _optimizer(self, params: Mapping[str, Any]):
-        """The Keras optimizer, with learning rate (and momentum where exact) as per-model variables."""
+    def forward(self, trainable, knob, x, key=None):
+        """One model's outputs; ``key`` (a shared noise seed per layer) turns dropout on, as training does."""
+        import jax.numpy as jnp
+
+        h, units = x, jnp.arange(max(self.layout.width, 1))
+        for layer_index, layer in enumerate(self.hidden):
+            z, _ = layer.stateless_call(trainable[2 * layer_index: 2 * layer_index + 2], [], h)
+            a = self._activation(z, knob["activation"])
+            if key is not None and self.layout.dropout:
+                a = self._dropout(a, knob["dropout"], key[layer_index])
+            a = a * (units < knob["width"])  # masked units: zero output, zero gradient
+            h = a if layer_index == 0 else jnp.where(layer_index < knob["depth"], a, h)  # deeper than the model: pass
+        out, _ = self.output.stateless_call(trainable[-2:], [], h)
+        return out
+
+    def _activation(self, z, which):
+        """The model's own activation: each of the program's computed, the model's picked."""
+        import jax.numpy as jnp
+
+        a = self.activations[0](z)
+        for index, activation in enumerate(self.activations[1:], start=1):
+            a = jnp.where(which == index, activation(z), a)
+        return a
+
+    @staticmethod
+    def _dropout(a, rate, key):
+        """Keras' dropout formula at the model's own rate, on noise that every model shares."""
+        import jax.numpy as jnp
         import keras
 
-        config = {k.removeprefix("optimizer__"): v for k, v in params.items() if k.startswith("optimizer__")}
-        config.pop("learning_rate", None)  # per model (see train); Keras' default where a candidate sets none
-        self.momentum_per_model = self.optimizer_name in MOMENTUM_OPTIMIZERS
-        if self.momentum_per_model:
-            config["momentum"] = 0.5  # placeholder: builds the momentum slots; each model's value replaces it
-        optimizer = keras.optimizers.get({"class_name": self.optimizer_name, "config": config})
-        optimizer.build(self.model.trainable_variables)
-        if self.momentum_per_model:
-            with keras.name_scope(optimizer.name, caller=optimizer):
-                momentum = _per_model_variable()(initializer=0.0, shape=(), dtype="float32", trainable=False, name="momentum")
-            optimizer._track_variable(momentum)
-            optimizer.momentum = momentum
-        return optimizer
+        keep = 1.0 - rate
+        return jnp.where(keras.random.uniform(a.shape, seed=key) < keep, a / keep, 0.0)
 
-    def initial_weights(self, init: str) -> list[np.ndarray]:
-        """The weights every fit with this initializer starts from (as the seeded build gives them)."""
-        if init not in self._weights_by_init:
-            model = self.model if init == self.model_kwargs.get("init", "glorot_uniform") else self._build(init)
-            self._weights_by_init[init] = [np.asarray(v.value) for v in model.trainable_variables]
-        return self._weights_by_init[init]
+    def _loss(self, trainable, knob, x, y, mask, key=None):
+        import jax.numpy as jnp
 
-    def train(self, candidates: Sequence[Mapping[str, Any]], folds: Sequence[Any]) -> Trained:
+        return jnp.sum(self.loss(y, self.forward(trainable, knob, x, key)) * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+    def _step(self, trainable, states, knob, x, y, mask, keys):
+        """One model, one batch: the gradient, and the update of the model's own optimizer.
+
+        With several optimizers in the program, every one computes its update and keeps its
+        state only for the models it belongs to (a select per model, as ``vmap`` needs).
+        """
         import jax
 
-        n_models = len(candidates)
+        loss, grads = jax.value_and_grad(self._loss)(trainable, knob, x, y, mask, keys)
+        new_trainable, new_states = trainable, []
+        for which, (optimizer, state) in enumerate(zip(self.optimizers, states)):
+            weights, updated = optimizer.stateless_apply(state, grads, trainable)
+            if len(self.optimizers) == 1:
+                return weights, [updated], loss
+            mine = knob["optimizer"] == which
+            new_trainable = _pick(mine, weights, new_trainable)
+            new_states.append(_pick(mine, updated, state))
+        return new_trainable, new_states, loss
+
+    # --- the models of a stage -------------------------------------------------------------------
+
+    def train(self, models: Sequence[Knobs], folds: Sequence[Any]) -> Trained:
+        """Train ``models`` (one per (candidate, fold), ``folds[i]`` the i-th model's fold) from their own initial weights."""
+        import jax
+
         es = self.early_stopping
         val_rows = [int(len(f.x_train) - np.floor(len(f.x_train) * (1 - es["validation_split"]))) if es else 0
                     for f in folds]  # fmt: skip  # Keras' validation_split: the last rows
         train_rows = [len(f.x_train) - v for f, v in zip(folds, val_rows)]
         n_train, n_val = max(train_rows), max(max(val_rows), 1)
-        x_train = np.stack([_pad(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)])
-        y_train = np.stack([_pad(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)])
-        x_val = np.stack([_pad(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)])
-        y_val = np.stack([_pad(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)])
-        trainable = [np.stack(ws) for ws in zip(*(self.initial_weights(c.get("model__init", "glorot_uniform"))
-                                                   for c in candidates))]  # fmt: skip
-        optimizer_vars = []
-        for v in self.optimizer.variables:
-            value = np.asarray(v.value)
-            if v is self.optimizer._learning_rate:
-                column = [c.get("optimizer__learning_rate", float(value)) for c in candidates]
-            elif self.momentum_per_model and v is self.optimizer.momentum:
-                column = [c.get("optimizer__momentum", 0.0) for c in candidates]
-            else:
-                column = [value] * n_models
-            optimizer_vars.append(np.asarray(column, dtype=value.dtype))
-        self.batch_size = min(self.batch_size, n_train)  # as Keras: a batch larger than the data is all of it
-        full_batches = -(-min(train_rows) // self.batch_size) == -(-n_train // self.batch_size)
-        program = _compiled(self, every_batch_has_rows=full_batches)
-        per_model = _spread((trainable, optimizer_vars, x_train, y_train, np.asarray(train_rows, "int32"),
-                             x_val, y_val, np.asarray(val_rows, "int32")), n_models)  # fmt: skip
-        out = program(*per_model, self.non_trainable, jax.random.key_data(jax.random.key(self.seed)))
+        batch = min(self.layout.batch_size, n_train)  # as Keras: a batch larger than the data is all of it
+        arrays = {
+            "x": np.stack([_pad(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+            "y": np.stack([_pad(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+            "n": np.asarray(train_rows, "int32"),
+            "x_val": np.stack([_pad(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+            "y_val": np.stack([_pad(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+            "n_val": np.asarray(val_rows, "int32"),
+            "knobs": self._knob_arrays(models),
+            "trainable": [np.stack(ws) for ws in zip(*(embed(self.initial(m), m.depth, self.layout, self.meta["n_features_in_"])
+                                                       for m in models))],  # fmt: skip
+            "states": self._optimizer_states(models),
+        }
+        full_batches = -(-min(train_rows) // batch) == -(-n_train // batch)
+        n_models = len(models)
+        per_model = _spread(arrays, _bucket(n_models))
+        key = jax.random.key_data(jax.random.key(self.seed))
+        program = self._program(per_model, key, batch, full_batches)
+        out = program(per_model, key)
         trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
         return Trained(trainable, np.asarray(epochs_run), np.asarray(finite))
 
-    def outputs(self, trained: Trained, i: int, x: np.ndarray) -> np.ndarray:
-        """The i-th trained model's outputs (probabilities or scaled values) for the rows ``x``."""
-        weights = ([w[i] for w in trained.trainable], self.non_trainable)
-        return np.asarray(self._forward(weights, x), dtype="float64")
-
-    @functools.cached_property
-    def _forward(self):
+    def outputs(self, trained: Trained, models: Sequence[Knobs], xs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each trained model's outputs for its own rows ``xs[i]`` (probabilities or scaled values)."""
         import jax
 
-        return jax.jit(lambda weights, x: self.model.stateless_call(*weights, x, training=False)[0])
+        rows = max(len(x) for x in xs)
+        padded = {"trainable": trained.trainable, "knobs": self._knob_arrays(models), "x": np.stack([_pad(x, rows) for x in xs])}
+        out = np.asarray(jax.device_get(self._forward_all(padded)), dtype="float64")
+        return [o[: len(x)] for o, x in zip(out, xs)]
 
+    @functools.cached_property
+    def _forward_all(self):
+        import jax
 
-def _compiled(p: Program, every_batch_has_rows: bool):
-    """The group's training program: a while loop over epochs, a scan over batches, models along axis 0.
+        return jax.jit(jax.vmap(lambda a: self.forward(a["trainable"], a["knobs"], a["x"])))
 
-    The non-trainable state (the dropout layers' seed generators) is shared, not per model:
-    every GridSearchCV fit starts from the same seeds, so all its fits draw the same dropout
-    masks; here one draw serves every model, instead of each model drawing the same masks.
-    """
-    import jax
-    import jax.numpy as jnp
-    from jax import lax
+    def _knob_arrays(self, models: Sequence[Knobs]) -> dict[str, np.ndarray]:
+        return {
+            "width": np.asarray([m.width for m in models], "int32"),
+            "depth": np.asarray([m.depth for m in models], "int32"),
+            "activation": np.asarray([self.layout.activations.index(m.activation) if m.depth else 0 for m in models], "int32"),
+            "dropout": np.asarray([m.dropout for m in models], "float32"),
+            "optimizer": np.asarray([self.layout.optimizers.index(m.optimizer) for m in models], "int32"),
+            "epochs": np.asarray([m.epochs for m in models], "int32"),
+        }
 
-    model, optimizer, loss_fn, batch, epochs = p.model, p.optimizer, p.loss, p.batch_size, p.epochs
-    es = p.early_stopping
-    patience = es["patience"] if es else 0
-    restore = bool(es and es["restore_best_weights"])
-    monitor_val = bool(es and es["monitor"] == "val_loss")
+    def _optimizer_states(self, models: Sequence[Knobs]) -> list[list[np.ndarray]]:
+        """Every optimizer's state for every model; the learning rate and momentum of each model's own."""
+        states = []
+        for which, optimizer in enumerate(self.optimizers):
+            columns = []
+            for v in optimizer.variables:
+                value = np.asarray(v.value)
+                if v is optimizer._learning_rate:
+                    column = [m.learning_rate if m.learning_rate is not None and self.layout.optimizers.index(m.optimizer) == which
+                              else float(value) for m in models]  # fmt: skip
+                elif getattr(optimizer, "momentum", None) is v:
+                    column = [m.momentum for m in models]
+                else:
+                    column = [value] * len(models)
+                columns.append(np.asarray(column, dtype=value.dtype))
+            states.append(columns)
+        return states
 
-    def masked_loss(trainable, non_trainable, x, y, mask, training):  # one model
-        y_pred, non_trainable = model.stateless_call(trainable, non_trainable, x, training=training)
-        return jnp.sum(loss_fn(y, y_pred) * mask) / jnp.maximum(jnp.sum(mask), 1.0), non_trainable
+    def _program(self, arrays, key, batch: int, full_batches: bool):
+        """The compiled training loop for these array shapes: compiled (or read from the compile cache) once."""
+        import jax
 
-    def train_step(trainable, non_trainable, optimizer_vars, x, y, mask):  # one model, one batch
-        (loss, non_trainable), grads = jax.value_and_grad(masked_loss, has_aux=True)(
-            trainable, non_trainable, x, y, mask, True)
-        trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
-        return trainable, non_trainable, optimizer_vars, loss
+        signature = (batch, full_batches, *(a.shape for a in jax.tree.leaves(arrays)))
+        if signature not in self._compiled:
+            started = time.perf_counter()
+            loop = functools.partial(self._loop, batch=batch, every_batch_has_rows=full_batches)
+            self._compiled[signature] = jax.jit(loop).lower(arrays, key).compile()
+            seconds = time.perf_counter() - started
+            self.compilations.count += 1
+            self.compilations.seconds += seconds
+            models = arrays["n"].shape[0]
+            log.info("fused engine: compiled a program for %d models (layout %s) in %.2f s", models, self.layout, seconds)
+        return self._compiled[signature]
 
-    train_steps = jax.vmap(train_step, in_axes=(0, None, 0, 0, 0, 0), out_axes=(0, None, 0, 0))
-    val_losses = jax.vmap(lambda t, nt, x, y, m: masked_loss(t, nt, x, y, m, False)[0], in_axes=(0, None, 0, 0, 0))
-    rows_of = jax.vmap(lambda a, rows: a[rows])  # each model's rows of its own fold
+    def _loop(self, arrays, key, *, batch: int, every_batch_has_rows: bool):
+        """While any model runs: an epoch (a scan over its shuffled batches), then early stopping per model."""
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
 
-    def program(trainable, optimizer_vars, x, y, n, x_val, y_val, n_val, non_trainable, key):
+        es = self.early_stopping
+        patience = es["patience"] if es else 0
+        restore = bool(es and es["restore_best_weights"])
+        monitor_val = bool(es and es["monitor"] == "val_loss")
+        x, y, n, knob = arrays["x"], arrays["y"], arrays["n"], arrays["knobs"]
         n_models, n_rows = x.shape[:2]
         n_batches = -(-n_rows // batch)
         slots = jnp.arange(n_batches * batch).reshape(n_batches, batch)
-        val_mask = (jnp.arange(x_val.shape[1])[None, :] < n_val[:, None]).astype("float32")
+        val_mask = (jnp.arange(arrays["x_val"].shape[1])[None, :] < arrays["n_val"][:, None]).astype("float32")
+        steps = jax.vmap(self._step, in_axes=(0, 0, 0, 0, 0, 0, None))
+        val_losses = jax.vmap(self._loss)
+        rows_of = jax.vmap(lambda a, rows: a[rows])  # each model's rows of its own fold
 
         def step(carry, batch_rows):
-            trainable, non_trainable, optimizer_vars, total = carry
+            trainable, states, total, key = carry
             rows, slot = batch_rows
+            key, *layer_keys = jax.random.split(key, 1 + max(len(self.hidden), 1))
             mask = (slot[None, :] < n[:, None]).astype("float32")  # the last batch is smaller; padding weighs nothing
-            new_trainable, non_trainable, new_optimizer_vars, loss = train_steps(
-                trainable, non_trainable, optimizer_vars, rows_of(x, rows), rows_of(y, rows), mask)
+            new_trainable, new_states, loss = steps(trainable, states, knob, rows_of(x, rows), rows_of(y, rows), mask,
+                                                    jnp.stack(layer_keys))  # fmt: skip
             if not every_batch_has_rows:  # a batch of padding only (a fold with fewer rows): no step
                 live = jnp.sum(mask, 1) > 0
-                new_trainable, new_optimizer_vars = _where(live, (new_trainable, new_optimizer_vars), (trainable, optimizer_vars))
-            return (new_trainable, non_trainable, new_optimizer_vars, total + loss * jnp.sum(mask, 1)), None
+                new_trainable, new_states = _where(live, (new_trainable, new_states), (trainable, states))
+            return (new_trainable, new_states, total + loss * jnp.sum(mask, 1), key), None
 
         def epoch(state):
-            trainable, non_trainable, optimizer_vars, best, best_loss, wait, running, finite, ran, key = state
-            key, shuffle_key = jax.random.split(key)
+            trainable, states, best, best_loss, wait, running, finite, ran, key = state
+            key, shuffle_key, dropout_key = jax.random.split(key, 3)
             # This epoch's order per model: its valid rows shuffled, padding rows (>= n) after them.
             noise = jnp.where(jnp.arange(n_rows)[None, :] < n[:, None], jax.random.uniform(shuffle_key, (n_rows,)), 2.0)
             order = jnp.argsort(noise, axis=1).astype("int32")
             order = jnp.concatenate([order, jnp.full((n_models, n_batches * batch - n_rows), n_rows - 1, "int32")], 1)
-            (new_trainable, non_trainable, new_optimizer_vars, total), _ = lax.scan(
-                step, (trainable, non_trainable, optimizer_vars, jnp.zeros(n_models)), (jnp.swapaxes(order[:, slots], 0, 1), slots))
-            trainable, optimizer_vars = _where(running, (new_trainable, new_optimizer_vars), (trainable, optimizer_vars))
+            (new_trainable, new_states, total, _), _ = lax.scan(
+                step, (trainable, states, jnp.zeros(n_models), dropout_key), (jnp.swapaxes(order[:, slots], 0, 1), slots))
+            trainable, states = _where(running, (new_trainable, new_states), (trainable, states))
             train_loss = total / n
-            current = val_losses(trainable, non_trainable, x_val, y_val, val_mask) if monitor_val else train_loss
+            current = val_losses(trainable, knob, arrays["x_val"], arrays["y_val"], val_mask) if monitor_val else train_loss
             finite = finite & (jnp.isfinite(train_loss) | ~running)  # TerminateOnNaN
             improved = running & (current < best_loss)  # Keras EarlyStopping: min_delta 0, mode min
             best = _where(improved, trainable, best)
             best_loss = jnp.where(improved, current, best_loss)
             wait = jnp.where(improved, 0, wait + 1)
-            stop = ~finite
+            ran = ran + running
+            stop = ~finite | (ran >= knob["epochs"])
             if es:
-                stop = stop | (~improved & (wait >= patience) & (ran > 0))
-            return trainable, non_trainable, optimizer_vars, best, best_loss, wait, running & ~stop, finite, ran + running, key
+                stop = stop | (~improved & (wait >= patience))
+            return trainable, states, best, best_loss, wait, running & ~stop, finite, ran, key
 
-        def any_running(state):
-            return jnp.any(state[6]) & (jnp.max(state[8]) < epochs)
-
-        state = (trainable, non_trainable, optimizer_vars, trainable, jnp.full(n_models, jnp.inf, "float32"),
+        trainable = arrays["trainable"]
+        state = (trainable, arrays["states"], trainable, jnp.full(n_models, jnp.inf, "float32"),
                  jnp.zeros(n_models, "int32"), jnp.ones(n_models, bool), jnp.ones(n_models, bool),
                  jnp.zeros(n_models, "int32"), jax.random.wrap_key_data(key))  # fmt: skip
-        state = lax.while_loop(any_running, epoch, state)
-        trainable, finite, ran = state[3] if restore else state[0], state[7], state[8]
+        state = lax.while_loop(lambda s: jnp.any(s[5]), epoch, state)
+        trainable, finite, ran = state[2] if restore else state[0], state[6], state[7]
         for w in jax.tree.leaves(trainable):
             finite = finite & jnp.all(jnp.isfinite(w.reshape(n_models, -1)), axis=1)
         return trainable, ran, finite
 
-    return jax.jit(program)
+
+def _optimizer(variant, variables):
+    """A Keras optimizer with its learning rate (and momentum where exact) as per-model values."""
+    import keras
+
+    name, fixed = variant
+    config = dict(fixed)
+    if name in MOMENTUM_OPTIMIZERS:
+        config["momentum"] = 0.5  # placeholder: builds the momentum slots; each model's value replaces it
+    optimizer = keras.optimizers.get({"class_name": name, "config": config})
+    optimizer.build(variables)
+    if name in MOMENTUM_OPTIMIZERS:
+        with keras.name_scope(optimizer.name, caller=optimizer):
+            momentum = _per_model_variable()(initializer=0.0, shape=(), dtype="float32", trainable=False, name="momentum")
+        optimizer._track_variable(momentum)
+        optimizer.momentum = momentum
+    return optimizer
 
 
-def _spread(arrays, n_models: int):
-    """Place the models' arrays across the devices JAX sees (CPU cores or GPUs), models split evenly.
+def _bucket(n_models: int) -> int:
+    """Models padded to a power of two (and to the devices), so stages of similar size share a compiled program."""
+    import jax
+
+    devices = len(jax.devices())
+    size = max(devices, 8)
+    while size < n_models:
+        size *= 2
+    return -(-size // devices) * devices
+
+
+def _spread(arrays, size: int):
+    """Pad to ``size`` models (copies of the last) and place them across the devices JAX sees, split evenly.
 
     Models are independent, so each device trains its share with no communication but the
     per-epoch "is any model still running" of the vmapped loop.
@@ -216,18 +314,29 @@ def _spread(arrays, n_models: int):
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+    def pad(a):
+        a = np.asarray(a)
+        return np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)]) if size > len(a) else a
+
+    arrays = jax.tree.map(pad, arrays)
     devices = jax.devices()
     if len(devices) == 1:
         return arrays
-    spare = -n_models % len(devices)  # pad with copies of the last model; dropped afterwards
     sharding = NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec("models"))
-    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], spare, axis=0)]) if spare else a  # noqa: E731
-    return jax.tree.map(lambda a: jax.device_put(pad(np.asarray(a)), sharding), arrays)
+    return jax.tree.map(lambda a: jax.device_put(a, sharding), arrays)
 
 
 def _pad(a: np.ndarray, rows: int) -> np.ndarray:
     pad = rows - len(a)
     return np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad > 0 else a
+
+
+def _pick(condition, new, old):
+    """One model's ``new`` where ``condition`` (a scalar) holds, else ``old``."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(functools.partial(jnp.where, condition), new, old)
 
 
 def _where(condition, new, old):
@@ -259,5 +368,3 @@ def _per_model_variable():
             return True
 
     return PerModelValue
-
-
