@@ -337,6 +337,61 @@ def default_command(work: Path) -> list[dict]:
                 warm["fused"], 1, "s", target="≤ 8 s")]  # fmt: skip
 
 
+def reuse(work: Path) -> list[dict]:
+    """Fits trained with candidate reuse against fits trained with the stage store alone (what ran before),
+    for the default command and experiment=orderings; and the same winners and scores as a run that reuses nothing."""
+    import pandas as pd
+
+    def fits(folders) -> tuple[int, int]:
+        tables = [summary(f)[0] for f in folders]
+        before = sum(int(t.loc[~t["reused"], "fits"].sum()) for t in tables)  # the stage store alone
+        now = sum(int((t.loc[~t["reused"], "fits"] - t.loc[~t["reused"], "fits_reused"]).sum()) for t in tables)
+        return now, before
+
+    cli("search.select=best", "store.dir=default-store", f"hydra.run.dir={work / 'reuse-default'}", cwd=work)
+    cli("search.select=best", "store.mode=off", f"hydra.run.dir={work / 'reuse-off'}", cwd=work)
+    same = pd.read_csv(work / "reuse-default" / "summary.csv")[["winner", "mean_score"]].equals(
+        pd.read_csv(work / "reuse-off" / "summary.csv")[["winner", "mean_score"]])
+    cli("-m", "experiment=orderings", "search.select=best", "search.engine=fused", "store.dir=orderings-store",
+        f"hydra.sweep.dir={work / 'reuse-orderings'}", cwd=work)  # fmt: skip
+    sweep = sorted(p for p in (work / "reuse-orderings").iterdir() if (p / "summary.csv").is_file())
+    now, before = fits([work / "reuse-default"])
+    now_o, before_o = fits(sweep)
+    return [row("reuse", f"default command: fits trained / without candidate reuse (winners and scores "
+                f"{'identical' if same else 'DIFFERENT'})", now, before, "fits", target="≤ 0.8"),
+            row("reuse", f"experiment=orderings ({len(sweep)} runs, fused): fits trained / with the stage store alone",
+                now_o, before_o, "fits", target="≤ 0.7")]  # fmt: skip
+
+
+SELECTION_DATASETS = ("breast_cancer", "wine", "iris", "pima_like")
+
+
+def selection(work: Path) -> list[dict]:
+    """Held-out test scores of select=best, one_se and incumbent: 4 datasets x 5 seeds, the default order, fused."""
+    import numpy as np
+
+    scores: dict[tuple[str, str], list[float]] = {}
+    for dataset in SELECTION_DATASETS:
+        data = ["dataset=file", f"dataset.path={work / 'pima_like.csv'}", "dataset.target=Outcome"] \
+            if dataset == "pima_like" else [f"dataset={dataset}"]  # fmt: skip
+        for rule in ("best", "one_se", "incumbent"):
+            sweep = work / f"select-{dataset}-{rule}"
+            cli("-m", *data, f"search.select={rule}", "search.seed=0,1,2,3,4", "search.engine=fused",
+                "store.dir=selection-store", f"hydra.sweep.dir={sweep}", cwd=work)  # fmt: skip
+            scores[(dataset, rule)] = [summary(p)[1] for p in sorted(sweep.iterdir()) if (p / "summary.csv").is_file()]
+    rows = []
+    for dataset in SELECTION_DATASETS:
+        best = np.mean(scores[(dataset, "best")])
+        for rule in ("one_se", "incumbent"):
+            mean, spread = np.mean(scores[(dataset, rule)]), np.std(scores[(dataset, rule)])
+            rows.append(row("selection", f"{dataset}: test score {rule} {mean:.4f} ± {spread:.4f} vs best {best:.4f} "
+                            f"± {np.std(scores[(dataset, 'best')]):.4f} (5 seeds)", mean, best, "ratio"))  # fmt: skip
+    for rule in ("best", "one_se", "incumbent"):
+        overall = np.mean([s for d in SELECTION_DATASETS for s in scores[(d, rule)]])
+        rows.append(row("selection", f"all datasets x seeds: mean test score, select={rule}", overall, 1, "score"))
+    return rows
+
+
 def startup(work: Path) -> list[dict]:
     times = []
     for _ in range(5):
@@ -353,7 +408,7 @@ def row(section: str, what: str, value: float, baseline: float, unit: str, targe
 
 
 SECTIONS = {"per_fit": per_fit, "strategies": strategies, "n_jobs": n_jobs, "warm_rerun": warm_rerun,
-            "column_grid": column_grid, "default_command": default_command,
+            "column_grid": column_grid, "default_command": default_command, "reuse": reuse, "selection": selection,
             "early_stopping": early_stopping, "startup": startup, "fused": fused, "fused_gpu": fused_gpu}  # fmt: skip
 
 

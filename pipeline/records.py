@@ -80,6 +80,8 @@ class StageResult:
     cv_results: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
     reused: bool = False  # read from the stage store instead of computed by this run
     pass_number: int = 1  # which pass over the order (search.passes) produced it
+    fits_reused: int = 0  # fits of candidates that an earlier stage, ordering or run had already evaluated
+    decision: str = ""  # why the winner won, where the rule says more than "the best score" (search.select)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ from pipeline.engines.base import Engine
 from pipeline.errors import interruption, writing
 from pipeline.observers import Observer
 from pipeline.records import Evaluation, FinalModel, Problem, RunResult, StageResult
+from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
-from pipeline.store import StageStore, describe_final, describe_run, describe_stage
+from pipeline.store import StageStore, describe_final, describe_run, describe_stage, stage_key
+from pipeline.store.candidates import CandidateStore
+from pipeline.strategies.grid import FullGrid
 
 
 def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> RunResult:
@@ -59,13 +62,17 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
                 observers: Observer) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
-    plan = strategies.plan(spec)
+    matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy == "random" else None
+    plan = strategies.plan(spec, matching)
     current = dict(spec.model.params)
     results: list[StageResult] = []
     total = len(plan) * spec.search.passes
 
-    def evaluate(stage: str, candidates: list[dict], base: dict) -> Evaluation:
+    def train(stage: str, candidates: list[dict], base: dict) -> Evaluation:
         return engine.evaluate(problem, stage, candidates, base, observers.fits_done)
+
+    evaluate = reusing(train, CandidateStore(spec.store.dir, spec.store.mode, report=observers.note), shared,
+                       spec.search.cv, observers.fits_done)  # fmt: skip
 
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
@@ -90,6 +97,25 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
         if current == before:  # a whole pass changed no winner: converged
             break
     return results, current
+
+
+def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers: Observer) -> int | None:
+    """How many candidates the staged search of this config evaluated, read from the stage store (None if it
+    is not there): a random baseline with search.budget=null is given exactly that many."""
+    if spec.search.budget is not None or spec.store.mode == "off":
+        return None
+    conditions, current, count = spec.conditions(), dict(spec.model.params), 0
+    for stage in strategies.staged(spec):
+        if space.count_candidates(stage.grid, current, conditions) == 0:
+            continue
+        result = store.get(stage_key(describe_stage(shared, stage, FullGrid().identity(), conditions, current)))
+        if result is None:
+            observers.note("search.strategy=random: the staged search of this config is not in the stage store; "
+                           "its budget counts the base values' candidates (run the staged search first to match it)")  # fmt: skip
+            return None
+        count += result.candidates
+        current.update(result.winner)
+    return count
 
 
 def _stored(stages: int) -> str:

@@ -114,3 +114,48 @@ def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple:
         else:
             key.append(rule.index(value) if value in rule else len(rule))
     return tuple(key)
+
+
+NOISE_ALPHA = 0.05  # a challenger must beat the incumbent with a one-sided p below this
+
+
+def incumbent_row(table: pd.DataFrame, current: Mapping[str, Any]) -> int | None:
+    """The candidate that is the value already frozen (every one of its parameters as ``current`` has it)."""
+    for i, params in enumerate(table["params"]):
+        own = json.loads(params)
+        if own and all(k in current and current[k] == v for k, v in own.items()):
+            return i
+    return None
+
+
+def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: int) -> tuple[int, str]:
+    """The incumbent, unless the best candidate beats it beyond the noise; and the decision in words.
+
+    The folds are shared, so the test is on the paired per-split differences, a one-sided
+    t-test with Nadeau and Bengio's correction for overlapping training sets (as the
+    comparison of orderings uses): a gain of 0.000008 is not a reason to switch.
+    """
+    if incumbent is None:
+        return best, "the frozen value is not among the candidates: the best"
+    if incumbent == best:
+        return best, "kept: the frozen value scored best"
+    splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
+    d = table.loc[best, splits].to_numpy(float) - table.loc[incumbent, splits].to_numpy(float)
+    if not np.isfinite(table.loc[incumbent, "mean_test_score"]):
+        return best, "switched: the frozen value failed to train"
+    d = d[np.isfinite(d)]
+    variance = d.var(ddof=1) * (1 / d.size + 1 / max(cv - 1, 1)) if d.size > 1 else 0.0
+    if variance > 0:
+        from scipy import stats
+
+        p = float(stats.t.sf(d.mean() / np.sqrt(variance), df=d.size - 1))
+    else:
+        p = 0.0 if d.size and d.mean() > 0 else 1.0
+    name = _short(json.loads(table.loc[best, "params"]))
+    if p < NOISE_ALPHA:
+        return best, f"switched to {name}: {d.mean():+.4f} over the frozen value beyond the noise (p = {p:.3f})"
+    return incumbent, f"kept: no candidate beat it beyond the noise (best {name} {d.mean():+.4f}, p = {p:.2f})"
+
+
+def _short(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items())

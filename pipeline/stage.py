@@ -55,6 +55,10 @@ def run_stage(
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage.name, split_scores.size, cause)
     best, ties = picked
+    decision = ""
+    if select == "incumbent":
+        best, decision = space.keep_or_switch(table, best, space.incumbent_row(table, current), cv)
+        ties = sorted(i for i in {*ties, picked[0]} if i != best)
     return StageResult(
         stage=stage.name,
         tuned=tuned,
@@ -69,6 +73,8 @@ def run_stage(
         skipped=tuple(skipped),
         ties=tuple(json.loads(table.loc[i, "params"]) for i in ties),
         cv_results=table,
+        fits_reused=int(table["reused"].sum()) * cv if "reused" in table else 0,
+        decision=decision,
     )
 
 

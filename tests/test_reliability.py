@@ -72,7 +72,7 @@ TWO_STAGES = [*FAST, "dataset=iris", "order.stages=[optimizer,depth]"]
 
 
 def test_a_full_disk_under_the_store_keeps_the_completed_stage_and_leaves_no_half_entry(tmp_path, mount):
-    store = mount("store", "24k")  # a stage entry is four files of one 4 KiB page: room for one
+    store = mount("store", "32k")  # a stage entry is four files of one 4 KiB page, a candidate one: room for one stage
     proc = run_cli(*TWO_STAGES, f"store.dir={store}", cwd=tmp_path)
     assert proc.returncode == 1
     line = one_line_error(proc)

@@ -15,7 +15,7 @@ from pipeline.config.catalogue import check_values, number
 from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
-SELECTIONS = ("best", "one_se")
+SELECTIONS = ("best", "one_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random")
 ENGINES = ("gridsearchcv", "fused")
 MONITORS = ("val_loss", "loss")  # what early stopping can watch (the networks are compiled without metrics)
@@ -58,7 +58,7 @@ class SearchSpec:
     scoring: str = "auto"
     n_jobs: int = -1
     seed: int = 0
-    select: str = "best"  # best | one_se: the simplest candidate within one standard error of the best
+    select: str = "best"  # best | one_se (the simplest within one standard error) | incumbent (keep unless beaten beyond noise)
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
     budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits

@@ -19,7 +19,7 @@ from pipeline.records import RunResult, StageResult
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
-    "reused", "seconds_saved", "ties",
+    "reused", "seconds_saved", "fits_reused", "ties", "decision",
 )  # fmt: skip
 
 
@@ -72,7 +72,9 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
             "skipped": "; ".join(r.skipped),
             "reused": r.reused,
             "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
+            "fits_reused": r.fits if r.reused else r.fits_reused,
             "ties": json.dumps(list(r.ties), sort_keys=True),
+            "decision": r.decision,
         }
         for r in results
     ]
@@ -99,7 +101,7 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     charts = run_dir / "charts"
     charts.mkdir(exist_ok=True)
     lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", "", "## Summary", ""]
-    summary = summary_frame(results).drop(columns=["tuned"])
+    summary = summary_frame(results).drop(columns=["tuned", "decision"])
     lines += [_markdown_table(summary), ""]
     if notes:
         lines += ["## Notes", "", *(f"- {note}" for note in notes), ""]
@@ -114,6 +116,8 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
         lines += [f"### {index}. {result.stage}" + (f" (pass {result.pass_number})" if result.pass_number > 1 else ""), "",
                   f"Winner {json.dumps(result.winner)}: {result.mean_score:.4f} ± {result.std_score:.4f}; "
                   f"tied within one standard error: {ties}.", ""]  # fmt: skip
+        if result.decision:
+            lines += [f"Decision: {result.decision}.", ""]
         if result.skipped:
             lines += [f"Skipped: {'; '.join(result.skipped)}.", ""]
         if len(result.cv_results):

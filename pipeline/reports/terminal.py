@@ -72,6 +72,10 @@ class Terminal(Observer):
         line = f"  → {short(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
         if result.reused:
             line += f"  [green]reused from the stage store (saved {result.seconds:.1f} s)[/green]"
+        elif result.fits_reused:
+            line += f"  [green]{result.fits_reused} of {result.fits} fits reused[/green]"
+        if result.decision:
+            line += f"  [dim]{result.decision}[/dim]"
         if result.skipped:
             line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
         self.console.print(line)
@@ -95,8 +99,9 @@ def print_summary(console: Console, result: RunResult) -> None:
     for column in ("fits", "failed", "s", "reused"):
         table.add_column(column, justify="right", no_wrap=True)
     for r in result.stages:
+        reused = "yes" if r.reused else f"{r.fits_reused} fits" if r.fits_reused else ""
         table.add_row(r.stage, short(r.winner) or "-", f"{r.mean_score:.4f} ± {r.std_score:.4f}", str(r.fits),
-                      str(r.failed_fits), f"{r.seconds:.1f}", "yes" if r.reused else "")  # fmt: skip
+                      str(r.failed_fits), f"{r.seconds:.1f}", reused)  # fmt: skip
     console.print(table)
     for r in result.stages:
         if r.skipped:
@@ -104,5 +109,8 @@ def print_summary(console: Console, result: RunResult) -> None:
     saved = summary.loc[summary["reused"], "seconds_saved"].sum()
     if saved > 0:
         console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
+    fits_saved = int(summary["fits_reused"].sum())
+    if fits_saved:
+        console.print(f"{fits_saved} of {int(summary['fits'].sum())} fits not trained: evaluated before, read back")
     console.print(f"held-out test {result.metric}: [bold]{result.test_score:.4f}[/bold]")
     console.print(f"run folder: {result.run_dir}")

@@ -241,8 +241,9 @@ _NOT_STORED = ("cv_results", "reused", "pass_number")
 def _read_stage(folder: Path) -> StageResult:
     record = json.loads((folder / "result.json").read_text())
     table = pd.read_csv(folder / "cv_results.csv")
-    fields = {f.name for f in dataclasses.fields(StageResult)} - set(_NOT_STORED)
-    values = {k: tuple(record[k]) if k in ("tuned", "skipped", "ties") else record[k] for k in fields}
+    fields = [f for f in dataclasses.fields(StageResult) if f.name not in _NOT_STORED]
+    values = {f.name: record[f.name] if f.default is dataclasses.MISSING else record.get(f.name, f.default) for f in fields}
+    values.update({k: tuple(values[k]) for k in ("tuned", "skipped", "ties")})
     return StageResult(**values, cv_results=table, reused=True)
 
 

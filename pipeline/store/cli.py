@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.errors import UserError
 from pipeline.store import StageStore
+from pipeline.store.candidates import CandidateStore, read
 
 
 def _short(params: dict[str, Any]) -> str:
@@ -31,6 +32,11 @@ def _list(store: StageStore, console) -> None:
             f"{e.size / 1024:.1f} KiB",
         )  # fmt: skip
     console.print(table)
+    kept = CandidateStore(store.root).kept()
+    if kept:
+        size = sum(p.stat().st_size for p in kept) / 1024
+        console.print(f"{len(kept)} evaluated candidates kept in {store.root / '.candidates'} ({size:.1f} KiB): "
+                      "a stage that asks for one again reads it instead of training it")  # fmt: skip
     damaged = sum(e.damage is not None for e in entries)
     if damaged:
         them = "them" if damaged > 1 else "it"
@@ -81,11 +87,29 @@ def _prune(store: StageStore, older_than: float | None, keep_last: int | None, d
         if not dry_run:
             store.remove(key)
         console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({what})")
+    candidates = _prune_candidates(CandidateStore(store.root), older_than, damaged, dry_run)
     locks = store.stale_locks()
     for lock in locks if not dry_run else ():
         lock.unlink(missing_ok=True)
     console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed"
+                  + (f"; {candidates} evaluated candidates {'would be ' if dry_run else ''}removed" if candidates else "")
                   + (f"; {len(locks)} stale lock files {'would be ' if dry_run else ''}removed" if locks else ""))  # fmt: skip
+
+
+def _prune_candidates(candidates: CandidateStore, older_than: float | None, damaged: bool, dry_run: bool) -> int:
+    """Kept candidates older than ``older_than`` days (by file time) or damaged; --keep-last counts stages only."""
+    now, doomed = datetime.now(UTC).timestamp(), []
+    for path in candidates.kept():
+        if older_than is not None and (now - path.stat().st_mtime) / 86400 > older_than:
+            doomed.append(path)
+        elif damaged:
+            try:
+                read(path)
+            except (OSError, ValueError, KeyError, TypeError):
+                doomed.append(path)
+    for path in doomed if not dry_run else ():
+        path.unlink(missing_ok=True)
+    return len(doomed)
 
 
 def main(argv: list[str] | None = None) -> int:

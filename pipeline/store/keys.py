@@ -15,7 +15,7 @@ from pipeline import space
 from pipeline.config.schema import RunSpec
 from pipeline.records import Dataset, Stage
 
-FORMAT = 3  # bump when the entry layout, the meaning of a key, or how a result is computed changes
+FORMAT = 4  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 
 
 def canonical(value: Any) -> Any:
@@ -63,3 +63,10 @@ def describe_stage(run: Mapping[str, Any], stage: Stage, strategy: Mapping[str, 
 def describe_final(run: Mapping[str, Any], params: Mapping[str, Any], test: Dataset) -> dict[str, Any]:
     """The final refit: every winner, and the held-out part it is scored on."""
     return {**run, "stage": {"name": "final refit"}, "frozen": dict(params), "test": {"fingerprint": test.fingerprint}}
+
+
+def describe_candidate(run: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """One candidate's evaluation: what every stage of the run shares (the winner's rule aside: it picks among
+    evaluations, it does not change them) and the candidate's full parameters."""
+    evaluation = {k: v for k, v in run["evaluation"].items() if k != "select"}
+    return {**run, "evaluation": evaluation, "stage": {"name": "candidate"}, "params": dict(params)}

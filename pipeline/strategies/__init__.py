@@ -28,16 +28,22 @@ class StageStrategy(Protocol):
         """Evaluate candidates drawn from ``grids`` (sub-grids after conditions) and return the table."""
 
 
-def plan(spec: RunSpec) -> list[tuple[Stage, StageStrategy]]:
+def staged(spec: RunSpec) -> list[Stage]:
+    """The stages of the order, as configured."""
+    return [Stage(name, dict(s.grid), dict(s.simpler)) for name, s in spec.ordered_stages()]
+
+
+def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stage, StageStrategy]]:
     """The stages to run: staged as configured, or one joint stage for the baselines.
 
     ``exhaustive`` and ``random`` search the joint grid of the chosen stages in one stage (the
     baselines the staged search is measured against); ``random`` samples ``search.budget``
-    candidates, by default as many as the staged search would fit from the base values.
+    candidates, by default as many as the staged search evaluated (``staged_candidates``, when
+    the staged run is known), else as many as it would from the base values.
     """
     from pipeline.strategies.grid import FullGrid, RandomBudget
 
-    stages = [Stage(name, dict(s.grid), dict(s.simpler)) for name, s in spec.ordered_stages()]
+    stages = staged(spec)
     strategy = spec.search.strategy
     if strategy == "staged":
         return [(stage, FullGrid()) for stage in stages]
@@ -46,5 +52,5 @@ def plan(spec: RunSpec) -> list[tuple[Stage, StageStrategy]]:
     if strategy == "exhaustive":
         return [(joint, FullGrid())]
     conditions = spec.conditions()
-    staged = sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
-    return [(joint, RandomBudget(spec.search.budget or staged, spec.search.seed))]
+    budget = staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
+    return [(joint, RandomBudget(spec.search.budget or budget, spec.search.seed))]

@@ -1,0 +1,78 @@
+"""Never fit the same thing twice: a stage's candidates are looked up first, only the new ones are trained.
+
+Each stage's grid holds the value already frozen, so every stage would otherwise retrain a
+configuration the stage before it scored, with the same folds and seed; across orderings,
+passes and the baselines many more configurations repeat. The engine sees only what is new
+(the fused engine puts only the new candidates into its program); the table marks the rows
+read back (``reused``) and is otherwise the same, ranks included.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.records import Evaluation
+from pipeline.store.candidates import CandidateStore
+from pipeline.store.keys import describe_candidate, stage_key
+
+EvaluateStage = Callable[[str, list[dict[str, Any]], dict[str, Any]], Evaluation]
+METRICS = ("score", "epochs_run")  # the scorers whose columns cv_results holds (see the engines)
+TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
+
+
+def reusing(evaluate: EvaluateStage, store: CandidateStore, run: Mapping[str, Any], cv: int,
+            progress: Callable[[int], None] = lambda n: None) -> EvaluateStage:  # fmt: skip
+    """``evaluate`` that reads stored candidates and trains (and stores) only the others."""
+
+    def evaluate_stage(stage: str, candidates: list[dict[str, Any]], base: dict[str, Any]) -> Evaluation:
+        descriptions = [describe_candidate(run, {**base, **c}) for c in candidates]
+        keys = [stage_key(d) for d in descriptions]
+        rows = store.lookup(keys)
+        first_error = None
+        if len(rows) < len(keys):
+            with store.computing([k for k in keys if k not in rows]):
+                rows.update(store.lookup([k for k in keys if k not in rows]))  # another run may have just done them
+                new = [i for i, k in enumerate(keys) if k not in rows]
+                if new:
+                    evaluation = evaluate(stage, [candidates[i] for i in new], base)
+                    first_error = evaluation.first_error
+                    for i, row in zip(new, _rows(evaluation.columns)):
+                        store.put(keys[i], descriptions[i], row)
+                        rows[keys[i]] = row | {"reused": False}
+        reused = [rows[k].get("reused", True) for k in keys]
+        progress(sum(reused) * cv)
+        return Evaluation(_columns(candidates, [rows[k] for k in keys], reused), first_error)
+
+    return evaluate_stage
+
+
+def _rows(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per candidate: every column of ``cv_results_`` but the parameters and the ranks (they depend on the others)."""
+    names = [c for c in columns if c != "params" and not c.startswith(("param_", "rank_"))]
+    return [{name: _plain(columns[name][i]) for name in names} for i in range(len(columns["params"]))]
+
+
+def _columns(candidates: list[dict[str, Any]], rows: list[dict[str, Any]], reused: list[bool]) -> dict[str, Any]:
+    """``cv_results_`` columns again, in scikit-learn's order, ranks recomputed, with a ``reused`` column."""
+    names = [k for k in rows[0] if k != "reused"]
+    out: dict[str, Any] = {k: np.asarray([r[k] for r in rows], dtype=float) for k in TIMES}
+    for key in sorted({k for c in candidates for k in c}):
+        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
+                                                dtype=object)  # fmt: skip
+    out["params"] = list(candidates)
+    for metric in METRICS:
+        splits = sorted((k for k in names if k.startswith("split") and k.endswith(f"_test_{metric}")),
+                        key=lambda k: int(k[len("split"):].split("_")[0]))  # fmt: skip
+        for k in [*splits, f"mean_test_{metric}", f"std_test_{metric}"]:
+            out[k] = np.asarray([r[k] for r in rows], dtype=float)
+        means = pd.Series(out[f"mean_test_{metric}"])
+        out[f"rank_test_{metric}"] = means.rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+    out["reused"] = np.asarray(reused, dtype=bool)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

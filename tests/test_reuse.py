@@ -1,0 +1,139 @@
+"""Never fit the same thing twice, and never switch for noise: candidate reuse, the incumbent rule, equal budgets."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.space import incumbent_row, keep_or_switch
+
+TWO_STAGES = ("dataset=iris", "order.stages=[optimizer,depth]")
+
+
+def rows_by_params(table: pd.DataFrame) -> dict[str, pd.Series]:
+    return {p: table.iloc[i] for i, p in enumerate(table["params"])}
+
+
+def test_the_incumbent_is_read_back_not_trained_again(run_tiny, tmp_path):
+    result, display = run_tiny(*TWO_STAGES)
+    optimizer, depth = result.stages
+    assert not optimizer.cv_results["reused"].any()
+    assert depth.cv_results["reused"].tolist() == [False, True]  # depth=2 with the frozen optimizer: stage 1's winner
+    assert depth.fits_reused == 2 and display.done == optimizer.fits + depth.fits  # the progress counts every fit
+    winner = json.dumps(optimizer.winner | {"model__depth": 2}, sort_keys=True)
+    again = depth.cv_results.loc[depth.cv_results["reused"]].iloc[0]
+    first = rows_by_params(optimizer.cv_results)[json.dumps(optimizer.winner, sort_keys=True)]
+    for column in ("split0_test_score", "split1_test_score", "mean_test_epochs_run"):
+        assert again[column] == first[column]  # the same evaluation, read back
+    assert json.loads(again["params"]) == {"model__depth": 2} and winner
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["fits_reused"].tolist() == [0, 2]
+
+
+def test_reuse_changes_no_winner_and_no_score(run_tiny, tmp_path):
+    reused, _ = run_tiny(*TWO_STAGES, "search.seed=3")
+    fresh, _ = run_tiny(*TWO_STAGES, "search.seed=3", "store.mode=off")
+    assert [r.winner for r in reused.stages] == [r.winner for r in fresh.stages]
+    assert [r.mean_score for r in reused.stages] == pytest.approx([r.mean_score for r in fresh.stages], abs=1e-6)
+    assert reused.stages[1].fits_reused == 2 and fresh.stages[1].fits_reused == 0
+
+
+def test_a_damaged_candidate_is_reported_and_evaluated_again(run_tiny, tmp_path):
+    run_tiny(*TWO_STAGES)
+    for path in (tmp_path / "stages" / ".candidates").glob("*/*.json"):
+        path.write_text(path.read_text().replace('"split0_test_score": ', '"split0_test_score": 1'))
+    for entry in (tmp_path / "stages").iterdir():  # stage entries gone, so the stages are computed again
+        if not entry.name.startswith("."):
+            import shutil
+
+            shutil.rmtree(entry)
+    result, display = run_tiny(*TWO_STAGES)
+    assert any("candidate" in note and "corrupt" in note for note in display.notes)
+    assert not result.stages[0].cv_results["reused"].any()
+
+
+@pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])
+def test_only_new_candidates_are_trained(run_tiny, engine):
+    first, _ = run_tiny("dataset=iris", "order.stages=[depth]", f"search.engine={engine}")
+    wider, display = run_tiny("dataset=iris", "order.stages=[depth]", "stages.depth.grid.model__depth=[1,2,3]",
+                              f"search.engine={engine}")  # fmt: skip
+    table = wider.stages[0].cv_results
+    assert table["reused"].tolist() == [True, True, False]
+    assert list(table["rank_test_score"]).count(1) >= 1 and sorted(table["rank_test_score"])[0] == 1
+    stored = rows_by_params(first.stages[0].cv_results)
+    for i in (0, 1):
+        assert table.iloc[i]["mean_test_score"] == stored[table.iloc[i]["params"]]["mean_test_score"]
+
+
+def test_the_random_baseline_matches_what_the_staged_search_evaluated(run_tiny, tmp_path):
+    space = ("dataset=iris", "order.stages=[optimizer,lr_momentum]",
+             "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,0.1]")  # fmt: skip  # momentum only for sgd
+    unmatched, display = run_tiny(*space, "search.strategy=random")
+    assert any("not in the stage store" in note for note in display.notes)
+    assert unmatched.stages[0].candidates == 2 + 2  # from the base values (adam: no momentum)
+    staged, _ = run_tiny(*space)
+    matched, _ = run_tiny(*space, "search.strategy=random")
+    assert matched.stages[0].candidates == sum(r.candidates for r in staged.stages)  # 4 (adam won) or 6 (sgd won)
+
+
+# --- the incumbent rule --------------------------------------------------------------------------
+
+
+def table(scores: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for params, splits in scores.items():
+        row = {"params": params, **{f"split{i}_test_score": s for i, s in enumerate(splits)}}
+        row["mean_test_score"], row["std_test_score"] = np.mean(splits), np.std(splits)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_a_gain_within_the_noise_keeps_the_frozen_value():
+    t = table({'{"model__depth": 1}': [0.90, 0.95, 0.92], '{"model__depth": 2}': [0.91, 0.93, 0.930008]})
+    winner, decision = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
+    assert winner == 0 and decision.startswith("kept: no candidate beat it beyond the noise")
+
+
+def test_a_gain_on_every_fold_beyond_the_noise_switches():
+    t = table({'{"model__depth": 1}': [0.80, 0.82, 0.81], '{"model__depth": 2}': [0.90, 0.93, 0.91]})
+    winner, decision = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
+    assert winner == 1 and decision.startswith("switched to depth=2: +0.1033")
+
+
+def test_without_the_frozen_value_among_the_candidates_the_best_wins():
+    t = table({'{"model__depth": 3}': [0.8, 0.8, 0.8], '{"model__depth": 4}': [0.9, 0.9, 0.9]})
+    assert incumbent_row(t, {"model__depth": 2}) is None
+    assert keep_or_switch(t, best=1, incumbent=None, cv=3)[0] == 1
+
+
+def test_select_incumbent_says_what_it_decided(run_tiny, tmp_path):
+    result, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")
+    assert all(r.decision for r in result.stages)
+    assert "Decision: " in (tmp_path / "report.md").read_text()
+    assert pd.read_csv(tmp_path / "summary.csv")["decision"].notna().all()
+
+
+def test_a_store_that_cannot_keep_candidates_says_so_once_and_the_run_goes_on(run_tiny, tmp_path):
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / ".candidates").write_text("not a folder")  # every write under it fails, even as root
+    result, display = run_tiny(*TWO_STAGES)
+    said = [note for note in display.notes if "cannot keep evaluated candidates" in note]
+    assert len(said) == 1 and len(result.stages) == 2
+    assert not result.stages[1].cv_results["reused"].any()  # nothing kept, so nothing read back
+
+
+def test_the_store_cli_lists_and_prunes_candidates(run_tiny, tmp_path, capsys):
+    from pipeline.store.cli import main
+
+    run_tiny(*TWO_STAGES)
+    store = tmp_path / "stages"
+    kept = sorted((store / ".candidates").glob("*/*.json"))
+    assert len(kept) == 3  # adam, sgd; depth 2 with the winner is stage 1's, depth 1 is new
+    assert main(["--dir", str(store), "list"]) == 0 and "3 evaluated candidates kept" in capsys.readouterr().out
+    damaged = kept[0]
+    damaged.write_text(damaged.read_text()[:-5])
+    assert main(["--dir", str(store), "prune", "--damaged", "--dry-run"]) == 0 and damaged.exists()
+    assert main(["--dir", str(store), "prune", "--damaged"]) == 0
+    assert sorted((store / ".candidates").glob("*/*.json")) == kept[1:]
+    assert main(["--dir", str(store), "prune", "--older-than", "0"]) == 0
+    assert not list((store / ".candidates").glob("*/*.json"))
