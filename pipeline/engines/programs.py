@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.engines.layout import MOMENTUM_OPTIMIZERS, InitialWeights, Knobs, Layout, embed
+from pipeline.engines.layout import InitialWeights, Knobs, Layout, embed
 from pipeline.engines.network import build_network, loss_for
+from pipeline.engines.optimizers import per_model_optimizer
+from pipeline.engines.padding import bucket, pad_rows, pick, spread, where
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class Program:
         dense = [layer for layer in self.template.layers if isinstance(layer, keras.layers.Dense)]
         self.hidden, self.output = dense[:-1], dense[-1]
         self.activations = [keras.activations.get(name) for name in layout.activations]
-        self.optimizers = [_optimizer(variant, self.template.trainable_variables) for variant in layout.optimizers]
+        self.optimizers = [per_model_optimizer(variant, self.template.trainable_variables) for variant in layout.optimizers]
         self.loss = keras.losses.get(loss_for(task))
         self.initial = InitialWeights(meta, seed)
         self.compilations = compilations
@@ -115,8 +117,8 @@ class Program:
             if len(self.optimizers) == 1:
                 return weights, [updated], loss
             mine = knob["optimizer"] == which
-            new_trainable = _pick(mine, weights, new_trainable)
-            new_states.append(_pick(mine, updated, state))
+            new_trainable = pick(mine, weights, new_trainable)
+            new_states.append(pick(mine, updated, state))
         return new_trainable, new_states, loss
 
     # --- the models of a stage -------------------------------------------------------------------
@@ -132,11 +134,11 @@ class Program:
         n_train, n_val = max(train_rows), max(max(val_rows), 1)
         batch = min(self.layout.batch_size, n_train)  # as Keras: a batch larger than the data is all of it
         arrays = {
-            "x": np.stack([_pad(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)]),
-            "y": np.stack([_pad(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+            "x": np.stack([pad_rows(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+            "y": np.stack([pad_rows(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)]),
             "n": np.asarray(train_rows, "int32"),
-            "x_val": np.stack([_pad(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)]),
-            "y_val": np.stack([_pad(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+            "x_val": np.stack([pad_rows(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+            "y_val": np.stack([pad_rows(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
             "n_val": np.asarray(val_rows, "int32"),
             "knobs": self._knob_arrays(models),
             "trainable": [np.stack(ws) for ws in zip(*(embed(self.initial(m), m.depth, self.layout, self.meta["n_features_in_"])
@@ -145,7 +147,7 @@ class Program:
         }
         full_batches = -(-min(train_rows) // batch) == -(-n_train // batch)
         n_models = len(models)
-        per_model = _spread(arrays, _bucket(n_models))
+        per_model = spread(arrays, bucket(n_models))
         key = jax.random.key_data(jax.random.key(self.seed))
         program = self._program(per_model, key, batch, full_batches)
         out = program(per_model, key)
@@ -157,7 +159,7 @@ class Program:
         import jax
 
         rows = max(len(x) for x in xs)
-        padded = {"trainable": trained.trainable, "knobs": self._knob_arrays(models), "x": np.stack([_pad(x, rows) for x in xs])}
+        padded = {"trainable": trained.trainable, "knobs": self._knob_arrays(models), "x": np.stack([pad_rows(x, rows) for x in xs])}
         out = np.asarray(jax.device_get(self._forward_all(padded)), dtype="float64")
         return [o[: len(x)] for o, x in zip(out, xs)]
 
@@ -239,7 +241,7 @@ class Program:
                                                     jnp.stack(layer_keys))  # fmt: skip
             if not every_batch_has_rows:  # a batch of padding only (a fold with fewer rows): no step
                 live = jnp.sum(mask, 1) > 0
-                new_trainable, new_states = _where(live, (new_trainable, new_states), (trainable, states))
+                new_trainable, new_states = where(live, (new_trainable, new_states), (trainable, states))
             return (new_trainable, new_states, total + loss * jnp.sum(mask, 1), key), None
 
         def epoch(state):
@@ -251,12 +253,12 @@ class Program:
             order = jnp.concatenate([order, jnp.full((n_models, n_batches * batch - n_rows), n_rows - 1, "int32")], 1)
             (new_trainable, new_states, total, _), _ = lax.scan(
                 step, (trainable, states, jnp.zeros(n_models), dropout_key), (jnp.swapaxes(order[:, slots], 0, 1), slots))
-            trainable, states = _where(running, (new_trainable, new_states), (trainable, states))
+            trainable, states = where(running, (new_trainable, new_states), (trainable, states))
             train_loss = total / n
             current = val_losses(trainable, knob, arrays["x_val"], arrays["y_val"], val_mask) if monitor_val else train_loss
             finite = finite & (jnp.isfinite(train_loss) | ~running)  # TerminateOnNaN
             improved = running & (current < best_loss)  # Keras EarlyStopping: min_delta 0, mode min
-            best = _where(improved, trainable, best)
+            best = where(improved, trainable, best)
             best_loss = jnp.where(improved, current, best_loss)
             wait = jnp.where(improved, 0, wait + 1)
             ran = ran + running
@@ -274,97 +276,3 @@ class Program:
         for w in jax.tree.leaves(trainable):
             finite = finite & jnp.all(jnp.isfinite(w.reshape(n_models, -1)), axis=1)
         return trainable, ran, finite
-
-
-def _optimizer(variant, variables):
-    """A Keras optimizer with its learning rate (and momentum where exact) as per-model values."""
-    import keras
-
-    name, fixed = variant
-    config = dict(fixed)
-    if name in MOMENTUM_OPTIMIZERS:
-        config["momentum"] = 0.5  # placeholder: builds the momentum slots; each model's value replaces it
-    optimizer = keras.optimizers.get({"class_name": name, "config": config})
-    optimizer.build(variables)
-    if name in MOMENTUM_OPTIMIZERS:
-        with keras.name_scope(optimizer.name, caller=optimizer):
-            momentum = _per_model_variable()(initializer=0.0, shape=(), dtype="float32", trainable=False, name="momentum")
-        optimizer._track_variable(momentum)
-        optimizer.momentum = momentum
-    return optimizer
-
-
-def _bucket(n_models: int) -> int:
-    """Models padded to a power of two (and to the devices), so stages of similar size share a compiled program."""
-    import jax
-
-    devices = len(jax.devices())
-    size = max(devices, 8)
-    while size < n_models:
-        size *= 2
-    return -(-size // devices) * devices
-
-
-def _spread(arrays, size: int):
-    """Pad to ``size`` models (copies of the last) and place them across the devices JAX sees, split evenly.
-
-    Models are independent, so each device trains its share with no communication but the
-    per-epoch "is any model still running" of the vmapped loop.
-    """
-    import jax
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    def pad(a):
-        a = np.asarray(a)
-        return np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)]) if size > len(a) else a
-
-    arrays = jax.tree.map(pad, arrays)
-    devices = jax.devices()
-    if len(devices) == 1:
-        return arrays
-    sharding = NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec("models"))
-    return jax.tree.map(lambda a: jax.device_put(a, sharding), arrays)
-
-
-def _pad(a: np.ndarray, rows: int) -> np.ndarray:
-    pad = rows - len(a)
-    return np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad > 0 else a
-
-
-def _pick(condition, new, old):
-    """One model's ``new`` where ``condition`` (a scalar) holds, else ``old``."""
-    import jax
-    import jax.numpy as jnp
-
-    return jax.tree.map(functools.partial(jnp.where, condition), new, old)
-
-
-def _where(condition, new, old):
-    """Per model (axis 0): ``new`` where ``condition`` holds, else ``old`` (a stopped model keeps its state)."""
-    import jax
-    import jax.numpy as jnp
-
-    return jax.tree.map(lambda a, b: jnp.where(condition.reshape(-1, *[1] * (a.ndim - 1)), a, b), new, old)
-
-
-@functools.cache
-def _per_model_variable():
-    import keras
-
-    class PerModelValue(keras.Variable):
-        """An optimizer hyperparameter held as a variable, so that each model has its own.
-
-        Keras checks ``momentum != 0`` (sgd) and ``momentum > 0`` (rmsprop) to decide whether
-        to keep momentum slots. Answering yes for every model is exact: with a momentum of 0
-        the momentum branch gives the plain update.
-        """
-
-        __hash__ = keras.Variable.__hash__
-
-        def __ne__(self, other):
-            return True
-
-        def __gt__(self, other):
-            return True
-
-    return PerModelValue
