@@ -293,6 +293,15 @@ print(json.dumps({"seconds": time.perf_counter() - started, "best": grid.best_sc
 '''
 
 
+def column_args(data: Path) -> list[str]:
+    """The column's grid as this project's command: one exhaustive stage of 5 optimizers x 5 widths."""
+    return ["dataset=file", f"dataset.path={data}", "dataset.target=Outcome", "search.strategy=exhaustive",
+            "order.stages=[optimizer,neurons]", f"stages.optimizer.grid.optimizer=[{','.join(COLUMN_OPTIMIZERS)}]",
+            f"stages.neurons.grid.model__neurons=[{','.join(map(str, COLUMN_WIDTHS))}]", "model.params.model__depth=3",
+            "model.params.model__dropout=0.2", "model.epochs=100", "model.batch_size=32", "search.cv=5",
+            "model.early_stopping.enabled=false", "store.mode=off"]  # fmt: skip
+
+
 def column_grid(work: Path) -> list[dict]:
     """The column's own grid (5 widths x 5 optimizers, cv=5, 100 epochs, batch 32, 3 hidden layers with dropout):
     the column's way (scikeras + TensorFlow GridSearchCV, 125 fits on every core) against one command of
@@ -304,12 +313,8 @@ def column_grid(work: Path) -> list[dict]:
         raise RuntimeError(proc.stderr[-2000:])
     theirs = json.loads(proc.stdout.strip().splitlines()[-1])
     folder = work / "column-fused"
-    ours = cli("dataset=file", f"dataset.path={data}", "dataset.target=Outcome", "search.strategy=exhaustive",
-               "order.stages=[optimizer,neurons]", f"stages.optimizer.grid.optimizer=[{','.join(COLUMN_OPTIMIZERS)}]",
-               f"stages.neurons.grid.model__neurons=[{','.join(map(str, COLUMN_WIDTHS))}]", "model.params.model__depth=3",
-               "model.params.model__dropout=0.2", "model.epochs=100", "model.batch_size=32", "search.cv=5",
-               "model.early_stopping.enabled=false", "search.engine=fused", "store.mode=off",
-               f"execution.compile_cache={work / 'xla-column'}", f"hydra.run.dir={folder}", cwd=work)  # fmt: skip
+    ours = cli(*column_args(data), "search.engine=fused", f"execution.compile_cache={work / 'xla-column'}",
+               f"hydra.run.dir={folder}", cwd=work)  # fmt: skip
     table = summary(folder)[0].iloc[0]
     return [row("column_grid", "the column's grid, whole command: fused (empty compile cache) / scikeras + TensorFlow",
                 ours, theirs["seconds"], "s", target="≤ 0.016"),
@@ -392,6 +397,43 @@ def selection(work: Path) -> list[dict]:
     return rows
 
 
+def racing(work: Path) -> list[dict]:
+    """Model-epochs trained with search.racing=halving against the same command without it, both engines:
+    the column's grid and the default order; and whether the raced winners are the full stages' (or within
+    one standard error of them in the full stage's table)."""
+    import pandas as pd
+
+    cases = {"the column's grid (exhaustive, 25 x 5 folds, 100 epochs)": column_args(work / "pima_like.csv"),
+             "the default order": ["store.mode=off"],
+             "the default order, search.halving.min_epochs=5": ["store.mode=off", "search.halving.min_epochs=5"]}  # fmt: skip
+    rows = []
+    for engine in ("fused", "gridsearchcv"):
+        for i, (name, args) in enumerate(cases.items()):
+            folders = {}
+            for racing in ("none", "halving"):
+                folders[racing] = work / f"racing-{engine}-{i}-{racing}"
+                if racing == "none" and i == 2:  # the same full run as the case before
+                    folders[racing] = work / f"racing-{engine}-1-none"
+                    continue
+                cli(*args, f"search.engine={engine}", f"search.racing={racing}", f"hydra.run.dir={folders[racing]}",
+                    cwd=work)  # fmt: skip
+            full, raced = (pd.read_csv(folders[r] / "summary.csv") for r in ("none", "halving"))
+            same, within = 0, 0
+            for k, (winner, full_winner) in enumerate(zip(raced["winner"], full["winner"])):
+                same += winner == full_winner
+                table = pd.read_csv(next((folders["none"] / "cv_results").glob(f"{k + 1:02d}_*.csv")))
+                best = table.loc[table["mean_test_score"].idxmax()]
+                cv = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
+                mine = table.loc[table["params"] == winner, "mean_test_score"]
+                within += bool(len(mine)) and float(mine.iloc[0]) >= best["mean_test_score"] - best["std_test_score"] / cv**0.5
+            test = {r: json.loads((folders[r] / "test_score.json").read_text())["value"] for r in folders}
+            rows.append(row("racing", f"{engine}, {name}: model-epochs raced / full; winners: {same} of {len(raced)} "
+                            f"stages the same, {within} within 1 SE of the full stage's best; held-out test "
+                            f"{test['halving']:.4f} vs {test['none']:.4f}", int(raced["model_epochs"].sum()),
+                            int(full["model_epochs"].sum()), "model-epochs", target="≤ 0.333"))  # fmt: skip
+    return rows
+
+
 def startup(work: Path) -> list[dict]:
     times = []
     for _ in range(5):
@@ -409,6 +451,7 @@ def row(section: str, what: str, value: float, baseline: float, unit: str, targe
 
 SECTIONS = {"per_fit": per_fit, "strategies": strategies, "n_jobs": n_jobs, "warm_rerun": warm_rerun,
             "column_grid": column_grid, "default_command": default_command, "reuse": reuse, "selection": selection,
+            "racing": racing,
             "early_stopping": early_stopping, "startup": startup, "fused": fused, "fused_gpu": fused_gpu}  # fmt: skip
 
 

@@ -53,12 +53,14 @@ class Stage:
 class Evaluation:
     """An engine's answer for a list of candidates: scikit-learn's ``cv_results_`` columns.
 
+    Raced, they are a halving search's: a row per candidate per rung (``iter``, ``n_resources``).
     ``params`` holds the candidates in the user's routed names; ``first_error`` is the first
     exception a fit raised (such fits score NaN), for the message when nothing trained.
     """
 
     columns: dict[str, Any]
     first_error: str | None = None
+    model_epochs: int | None = None  # epochs trained, summed over models, where not the sum of the rows' (racing, fused)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class StageResult:
     pass_number: int = 1  # which pass over the order (search.passes) produced it
     fits_reused: int = 0  # fits of candidates that an earlier stage, ordering or run had already evaluated
     decision: str = ""  # why the winner won, where the rule says more than "the best score" (search.select)
+    model_epochs: int = 0  # epochs trained, summed over every fit (racing trains fewer)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from pipeline.config.scoring import scoring_for
 from pipeline.engines.base import Engine
 from pipeline.errors import interruption, writing
 from pipeline.observers import Observer
+from pipeline.racing import Halving
 from pipeline.records import Evaluation, FinalModel, Problem, RunResult, StageResult
 from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
 from pipeline.store import StageStore, describe_final, describe_run, describe_stage, stage_key
 from pipeline.store.candidates import CandidateStore
-from pipeline.strategies.grid import FullGrid
 
 
 def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> RunResult:
@@ -68,8 +68,8 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
     results: list[StageResult] = []
     total = len(plan) * spec.search.passes
 
-    def train(stage: str, candidates: list[dict], base: dict) -> Evaluation:
-        return engine.evaluate(problem, stage, candidates, base, observers.fits_done)
+    def train(stage: str, candidates: list[dict], base: dict, racing: Halving | None = None) -> Evaluation:
+        return engine.evaluate(problem, stage, candidates, base, observers.fits_done, racing)
 
     evaluate = reusing(train, CandidateStore(spec.store.dir, spec.store.mode, report=observers.note), shared,
                        spec.search.cv, observers.fits_done)  # fmt: skip
@@ -108,7 +108,8 @@ def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers
     for stage in strategies.staged(spec):
         if space.count_candidates(stage.grid, current, conditions) == 0:
             continue
-        result = store.get(stage_key(describe_stage(shared, stage, FullGrid().identity(), conditions, current)))
+        strategy = strategies.staged_strategy(spec, stage.name).identity()
+        result = store.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
         if result is None:
             observers.note("search.strategy=random: the staged search of this config is not in the stage store; "
                            "its budget counts the base values' candidates (run the staged search first to match it)")  # fmt: skip

@@ -136,7 +136,7 @@ def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: in
     comparison of orderings uses): a gain of 0.000008 is not a reason to switch.
     """
     if incumbent is None:
-        return best, "the frozen value is not among the candidates: the best"
+        return best, "the frozen value is not among the final candidates: the best"
     if incumbent == best:
         return best, "kept: the frozen value scored best"
     splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]

@@ -18,7 +18,7 @@ from pipeline.errors import StageFailed
 from pipeline.records import Evaluation, Stage, StageResult
 from pipeline.strategies import StageStrategy
 
-EvaluateStage = Callable[[str, list[dict[str, Any]], dict[str, Any]], Evaluation]  # (stage, candidates, base)
+EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, racing=None)
 
 
 def planned_fits(stage: Stage, strategy: StageStrategy, current: Mapping[str, Any], conditions: space.Conditions,
@@ -45,37 +45,57 @@ def run_stage(
         return StageResult(stage.name, tuned, frozen, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped),
                            cv_results=empty)  # fmt: skip
     started = time.perf_counter()
-    evaluation = strategy.run_search(grids, lambda candidates: evaluate(stage.name, candidates, base))
+    evaluation = strategy.run_search(grids, lambda candidates, racing=None: evaluate(stage.name, candidates, base, racing))
     seconds = time.perf_counter() - started
     table = results_table(evaluation.columns)
     split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
-    picked = space.pick_winner(table, cv, select, stage.simpler)
+    final = last_rung(table)  # the winner comes from the candidates that ran the whole race
+    picked = space.pick_winner(final, cv, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage.name, split_scores.size, cause)
     best, ties = picked
-    decision = ""
+    decision = racing_decision(table)
     if select == "incumbent":
-        best, decision = space.keep_or_switch(table, best, space.incumbent_row(table, current), cv)
+        best, kept = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)
+        decision = "; ".join(d for d in (decision, kept) if d)
+    epochs = table[[f"split{i}_test_epochs_run" for i in range(cv)]].to_numpy(dtype=float)
     return StageResult(
         stage=stage.name,
         tuned=tuned,
         frozen=frozen,
-        winner=json.loads(table.loc[best, "params"]),
-        mean_score=float(table.loc[best, "mean_test_score"]),
-        std_score=float(table.loc[best, "std_test_score"]),
-        candidates=len(table),
+        winner=json.loads(final.loc[best, "params"]),
+        mean_score=float(final.loc[best, "mean_test_score"]),
+        std_score=float(final.loc[best, "std_test_score"]),
+        candidates=table["params"].nunique(),
         fits=split_scores.size,
         failed_fits=failed,
         seconds=seconds,
         skipped=tuple(skipped),
-        ties=tuple(json.loads(table.loc[i, "params"]) for i in ties),
+        ties=tuple(json.loads(final.loc[i, "params"]) for i in ties),
         cv_results=table,
         fits_reused=int(table["reused"].sum()) * cv if "reused" in table else 0,
         decision=decision,
+        model_epochs=int(evaluation.model_epochs if evaluation.model_epochs is not None else np.nansum(epochs)),
     )
+
+
+def last_rung(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the last rung of a raced stage (the whole table of a stage that was not raced)."""
+    if "iter" not in table:
+        return table
+    return table.loc[table["iter"] == table["iter"].max()].reset_index(drop=True)
+
+
+def racing_decision(table: pd.DataFrame) -> str:
+    """``raced: 25 → 9 → 3 candidates at 11, 33, 100 epochs`` (empty for a stage that was not raced)."""
+    if "iter" not in table:
+        return ""
+    rungs = table.groupby("iter").agg(candidates=("params", "size"), epochs=("n_resources", "first"))
+    return (f"raced: {' → '.join(str(n) for n in rungs['candidates'])} candidates at "
+            f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
 
 
 def results_table(columns: Mapping[str, Any]) -> pd.DataFrame:

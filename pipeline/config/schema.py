@@ -18,11 +18,12 @@ STORE_MODES = ("readwrite", "readonly", "off")
 SELECTIONS = ("best", "one_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random")
 ENGINES = ("gridsearchcv", "fused")
+RACING = ("none", "halving")
 MONITORS = ("val_loss", "loss")  # what early stopping can watch (the networks are compiled without metrics)
 BACKENDS = ("jax", "tensorflow")
 EXECUTIONS = ("local", "dask")
 TASKS = ("auto", "binary", "multiclass", "regression")
-STAGE_KEYS = ("grid", "conditions", "simpler")
+STAGE_KEYS = ("grid", "conditions", "simpler", "racing")
 DASK_ADDRESS = r"((tcp|tls|ucx|ws|wss)://)?([\w\-]+(\.[\w\-]+)*|\[[0-9a-fA-F:]+\])(:\d{1,5})?"  # host[:port]
 
 
@@ -45,11 +46,18 @@ class StageSpec:
     grid: dict[str, Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)  # param -> {other param: [values it applies for]}
     simpler: dict[str, Any] = field(default_factory=dict)  # param -> ascending | descending | [simplest first]
+    racing: Optional[str] = None  # none | halving for this stage; null = search.racing
 
 
 @dataclass
 class OrderSpec:
     stages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HalvingSpec:
+    factor: float = 3  # keep the best 1/factor of the candidates at each rung, give them factor times the epochs
+    min_epochs: Optional[int] = None  # epochs of the first rung; null = so that the last rung trains model.epochs
 
 
 @dataclass
@@ -63,6 +71,8 @@ class SearchSpec:
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
     budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
     engine: str = "gridsearchcv"  # gridsearchcv (a Keras fit per candidate × fold) | fused (compiled JAX programs)
+    racing: str = "none"  # none | halving (successive halving over epochs inside each stage)
+    halving: HalvingSpec = field(default_factory=HalvingSpec)
 
 
 @dataclass
@@ -123,6 +133,11 @@ class RunSpec:
     def ordered_stages(self) -> list[tuple[str, StageSpec]]:
         return [(name, self.stages[name]) for name in self.order.stages]
 
+    def racing(self, stage: str | None) -> str:
+        """The racing of a stage (its own setting, else search.racing); ``None``: the baselines' joint stage."""
+        own = self.stages[stage].racing if stage is not None else None
+        return own or self.search.racing
+
     def conditions(self) -> dict[str, dict[str, list]]:
         """Every condition of the catalogue (momentum needs sgd or rmsprop, whichever stage tunes it)."""
         merged: dict[str, dict[str, list]] = {}
@@ -145,6 +160,11 @@ def validate(spec: RunSpec) -> RunSpec:
     _one_of("search.strategy", search.strategy, STRATEGIES)
     _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
     _one_of("search.engine", search.engine, ENGINES)
+    _one_of("search.racing", search.racing, RACING)
+    _check(search.halving.factor > 1, "search.halving.factor", search.halving.factor, "must be more than 1, e.g. 3")
+    _check(search.halving.min_epochs is None or 1 <= search.halving.min_epochs <= model.epochs,
+           "search.halving.min_epochs", search.halving.min_epochs, f"must be from 1 to model.epochs ({model.epochs}), "
+           "or null")  # fmt: skip
     _check(model.epochs >= 1, "model.epochs", model.epochs, "must be at least 1")
     _check(model.batch_size >= 1, "model.batch_size", model.batch_size, "must be at least 1")
     if es.enabled:
@@ -172,7 +192,7 @@ def _check_stages(spec: RunSpec) -> None:
             unknown = [k for k in entry if k not in STAGE_KEYS]
             if unknown:
                 raise UserError(f"stages.{name}.{unknown[0]}: unknown key; a stage has {', '.join(STAGE_KEYS)}")
-            spec.stages[name] = StageSpec(**{k: v or {} for k, v in entry.items()})
+            spec.stages[name] = StageSpec(**{k: v if k == "racing" else v or {} for k, v in entry.items()})
     _check(len(spec.order.stages) > 0, "order.stages", spec.order.stages, "must name at least one stage")
     tuned_by: dict[str, str] = {}
     for position, name in enumerate(spec.order.stages):
@@ -184,6 +204,12 @@ def _check_stages(spec: RunSpec) -> None:
                             f"(or define it with +stages.{name}.grid.<param>=[...])")  # fmt: skip
         stage = spec.stages[name]
         _check(bool(stage.grid), f"stages.{name}.grid", {}, "is empty; give at least one parameter")
+        if stage.racing is not None:
+            _one_of(f"stages.{name}.racing", stage.racing, RACING)
+        joint = spec.search.strategy != "staged"  # the baselines race their one joint stage as search.racing says
+        if spec.racing(None if joint else name) == "halving" and "epochs" in stage.grid:
+            raise UserError(f"stages.{name}.grid.epochs: racing spends epochs, so a raced stage cannot tune them; "
+                            f"set stages.{name}.racing=none or tune epochs without racing")  # fmt: skip
         for param, values in stage.grid.items():
             key = f"stages.{name}.grid.{param}"
             if not isinstance(values, list) or len(values) == 0:

@@ -24,6 +24,7 @@ from typing import Any
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.errors import ResourceExhausted, StageFailed, exception_line
+from pipeline.racing import Halving
 from pipeline.records import Dataset, Evaluation, Problem
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,18 @@ class FusedEngine:
         import jax  # noqa: F401
         import keras  # noqa: F401
 
-    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None) -> Evaluation:
-        """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns."""
-        from pipeline.engines.fused_models import Programs, cv_results, prepare_folds, run_models
+    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None,
+                 racing: Halving | None = None) -> Evaluation:  # fmt: skip
+        """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns; raced, as
+        ``HalvingGridSearchCV``'s, the survivors of each rung going on from where they paused."""
+        from pipeline.engines.fused_models import (
+            Programs,
+            cv_results,
+            model_epochs,
+            prepare_folds,
+            raced_cv_results,
+            run_models,
+        )
         from pipeline.engines.searchcv import folds as cv_folds
 
         if self._folds is None or self._folds[0] is not problem:  # the same folds and programs serve every stage
@@ -79,7 +89,7 @@ class FusedEngine:
             self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
         try:
             out = run_models([{**base, **c} for c in candidates], self._folds[1], self._programs, problem.metric,
-                             on_models_done=progress)  # fmt: skip
+                             on_models_done=progress, racing=racing)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
             if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
                 raise ResourceExhausted(
@@ -89,7 +99,9 @@ class FusedEngine:
             # As GridSearchCV turns a fit that raises into a failed fit: one line, the traceback in the run log.
             log.error("stage %s: the fused program raised", stage, exc_info=exc)
             raise StageFailed(stage, len(candidates) * problem.cv, f"{type(exc).__name__}: {exception_line(str(exc))}") from None
-        return Evaluation(cv_results(candidates, out["scores"], out["epochs"], out["seconds"]))
+        if racing is None:
+            return Evaluation(cv_results(candidates, out[0].scores, out[0].epochs_run, out[0].seconds))
+        return Evaluation(raced_cv_results(candidates, out), model_epochs=model_epochs(out))
 
     @property
     def compilations(self):

@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.errors import ResourceExhausted, StageFailed, exception_line
+from pipeline.racing import Halving
 from pipeline.records import Dataset, Evaluation, Problem
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,31 @@ class GridSearchEngine:
         """Import Keras and scikeras now, so that a stage's seconds leave the imports out."""
         import pipeline.engines.estimators  # noqa: F401
 
-    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None) -> Evaluation:
-        """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen."""
+    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None,
+                 racing: Halving | None = None) -> Evaluation:  # fmt: skip
+        """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; raced, its
+        ``HalvingGridSearchCV``'s (a row per candidate per rung)."""
         from pipeline.engines.estimators import make_estimator
-        from pipeline.engines.searchcv import NET, CandidateSearchCV, EpochsRun, FitScore, folds
+        from pipeline.engines.searchcv import (
+            NET,
+            BothScores,
+            CandidateSearchCV,
+            EpochsRun,
+            FitScore,
+            folds,
+            halving_search,
+        )
 
         train = problem.train
         estimator = make_estimator(train, base, self.model, seed=problem.seed)
-        search = CandidateSearchCV(
-            estimator, [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates],
-            scoring={"score": FitScore(problem.metric, progress), "epochs_run": EpochsRun()},
-            cv=folds(train.task, problem.cv, problem.seed), n_jobs=self.n_jobs,
-        )  # fmt: skip
+        routed = [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates]
+        cv = folds(train.task, problem.cv, problem.seed)
+        if racing is None:
+            search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
+                                       "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
+        else:
+            search = halving_search(estimator, routed, halving=racing, scoring=BothScores(problem.metric, progress),
+                                    n_jobs=self.n_jobs, cv=cv)  # fmt: skip
         with warnings.catch_warnings(record=True) as caught, execution.fits_running(self.n_jobs, progress, self._dask):
             warnings.simplefilter("always")
             try:
@@ -89,9 +103,12 @@ def _unrouted(cv_results: dict[str, Any]) -> dict[str, Any]:
     """``cv_results_`` with the Pipeline step's prefix taken off the parameter names."""
     from pipeline.engines.searchcv import NET
 
-    prefix = f"param_{NET}__"
-    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()}
-    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items()} for p in cv_results["params"]]
+    prefix, resource = f"param_{NET}__", f"{NET}__epochs"
+    raced = "n_resources" in cv_results  # a halving search: its resource (the epochs) is n_resources, not a parameter
+    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()
+               if not (raced and k == f"param_{resource}")}  # fmt: skip
+    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items() if not (raced and k == resource)}
+                         for p in cv_results["params"]]  # fmt: skip
     return columns
 
 

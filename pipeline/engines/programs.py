@@ -30,9 +30,24 @@ log = logging.getLogger(__name__)
 class Trained:
     """What a program returns for its models."""
 
-    trainable: list[np.ndarray]  # each stacked over the models
+    trainable: list[np.ndarray]  # each stacked over the models (the best weights where early stopping restores them)
     epochs_run: np.ndarray
     finite: np.ndarray  # False where the loss or the weights became NaN/inf (scored NaN, as TerminateOnNaN)
+    paused: Paused | None = None  # where the loop left the models: ``train(..., resume=)`` goes on from there
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The training loop's state per model (weights, optimizer state, early stopping's, epochs run) and the
+    random key every model shares: continued from here, a model trains exactly as if it had never stopped."""
+
+    models: Any  # a pytree, the models on axis 0
+    key: np.ndarray
+
+    def take(self, rows: Sequence[int]) -> Paused:
+        import jax
+
+        return Paused(jax.tree.map(lambda a: a[np.asarray(rows, dtype=int)], self.models), self.key)
 
 
 @dataclass
@@ -123,8 +138,10 @@ class Program:
 
     # --- the models of a stage -------------------------------------------------------------------
 
-    def train(self, models: Sequence[Knobs], folds: Sequence[Any]) -> Trained:
-        """Train ``models`` (one per (candidate, fold), ``folds[i]`` the i-th model's fold) from their own initial weights."""
+    def train(self, models: Sequence[Knobs], folds: Sequence[Any], *, until: int | None = None,
+              resume: Paused | None = None) -> Trained:  # fmt: skip
+        """Train ``models`` (one per (candidate, fold), ``folds[i]`` the i-th model's fold) from their own initial
+        weights, or from where ``resume`` paused them; ``until`` pauses them after that many epochs in all (a rung)."""
         import jax
 
         es = self.early_stopping
@@ -141,18 +158,25 @@ class Program:
             "y_val": np.stack([pad_rows(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
             "n_val": np.asarray(val_rows, "int32"),
             "knobs": self._knob_arrays(models),
-            "trainable": [np.stack(ws) for ws in zip(*(embed(self.initial(m), m.depth, self.layout, self.meta["n_features_in_"])
-                                                       for m in models))],  # fmt: skip
-            "states": self._optimizer_states(models),
+            "loop": resume.models if resume is not None else self._start(models),
         }
         full_batches = -(-min(train_rows) // batch) == -(-n_train // batch)
         n_models = len(models)
         per_model = spread(arrays, bucket(n_models))
-        key = jax.random.key_data(jax.random.key(self.seed))
-        program = self._program(per_model, key, batch, full_batches)
-        out = program(per_model, key)
-        trainable, epochs_run, finite = jax.tree.map(lambda a: a[:n_models], jax.device_get(out))
-        return Trained(trainable, np.asarray(epochs_run), np.asarray(finite))
+        key = resume.key if resume is not None else jax.random.key_data(jax.random.key(self.seed))
+        limit = np.int32(until if until is not None else max(m.epochs for m in models))
+        program = self._program(per_model, key, limit, batch, full_batches)
+        out, key = jax.device_get(program(per_model, key, limit))
+        trainable, epochs_run, finite, loop = jax.tree.map(lambda a: a[:n_models], out)
+        return Trained(trainable, np.asarray(epochs_run), np.asarray(finite), Paused(loop, np.asarray(key)))
+
+    def _start(self, models: Sequence[Knobs]) -> tuple:
+        """The loop's state before the first epoch: each model's own initial weights, nothing run yet."""
+        trainable = [np.stack(ws) for ws in zip(*(embed(self.initial(m), m.depth, self.layout, self.meta["n_features_in_"])
+                                                  for m in models))]  # fmt: skip
+        n = len(models)
+        return (trainable, self._optimizer_states(models), trainable, np.full(n, np.inf, "float32"), np.zeros(n, "int32"),
+                np.ones(n, bool), np.ones(n, bool), np.zeros(n, "int32"))  # fmt: skip
 
     def outputs(self, trained: Trained, models: Sequence[Knobs], xs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each trained model's outputs for its own rows ``xs[i]`` (probabilities or scaled values)."""
@@ -197,7 +221,7 @@ class Program:
             states.append(columns)
         return states
 
-    def _program(self, arrays, key, batch: int, full_batches: bool):
+    def _program(self, arrays, key, limit, batch: int, full_batches: bool):
         """The compiled training loop for these array shapes: compiled (or read from the compile cache) once."""
         import jax
 
@@ -205,7 +229,7 @@ class Program:
         if signature not in self._compiled:
             started = time.perf_counter()
             loop = functools.partial(self._loop, batch=batch, every_batch_has_rows=full_batches)
-            self._compiled[signature] = jax.jit(loop).lower(arrays, key).compile()
+            self._compiled[signature] = jax.jit(loop).lower(arrays, key, limit).compile()
             seconds = time.perf_counter() - started
             self.compilations.count += 1
             self.compilations.seconds += seconds
@@ -213,8 +237,9 @@ class Program:
             log.info("fused engine: compiled a program for %d models (layout %s) in %.2f s", models, self.layout, seconds)
         return self._compiled[signature]
 
-    def _loop(self, arrays, key, *, batch: int, every_batch_has_rows: bool):
-        """While any model runs: an epoch (a scan over its shuffled batches), then early stopping per model."""
+    def _loop(self, arrays, key, limit, *, batch: int, every_batch_has_rows: bool):
+        """While any model runs (and has run fewer than ``limit`` epochs): an epoch (a scan over its shuffled
+        batches), then early stopping per model. Returns the models and the state to go on from."""
         import jax
         import jax.numpy as jnp
         from jax import lax
@@ -246,6 +271,7 @@ class Program:
 
         def epoch(state):
             trainable, states, best, best_loss, wait, running, finite, ran, key = state
+            going = running & (ran < limit)  # a model paused at the rung waits, with its state, for the next call
             key, shuffle_key, dropout_key = jax.random.split(key, 3)
             # This epoch's order per model: its valid rows shuffled, padding rows (>= n) after them.
             noise = jnp.where(jnp.arange(n_rows)[None, :] < n[:, None], jax.random.uniform(shuffle_key, (n_rows,)), 2.0)
@@ -253,26 +279,23 @@ class Program:
             order = jnp.concatenate([order, jnp.full((n_models, n_batches * batch - n_rows), n_rows - 1, "int32")], 1)
             (new_trainable, new_states, total, _), _ = lax.scan(
                 step, (trainable, states, jnp.zeros(n_models), dropout_key), (jnp.swapaxes(order[:, slots], 0, 1), slots))
-            trainable, states = where(running, (new_trainable, new_states), (trainable, states))
+            trainable, states = where(going, (new_trainable, new_states), (trainable, states))
             train_loss = total / n
             current = val_losses(trainable, knob, arrays["x_val"], arrays["y_val"], val_mask) if monitor_val else train_loss
-            finite = finite & (jnp.isfinite(train_loss) | ~running)  # TerminateOnNaN
-            improved = running & (current < best_loss)  # Keras EarlyStopping: min_delta 0, mode min
+            finite = finite & (jnp.isfinite(train_loss) | ~going)  # TerminateOnNaN
+            improved = going & (current < best_loss)  # Keras EarlyStopping: min_delta 0, mode min
             best = where(improved, trainable, best)
             best_loss = jnp.where(improved, current, best_loss)
-            wait = jnp.where(improved, 0, wait + 1)
-            ran = ran + running
+            wait = jnp.where(improved, 0, wait + going)
+            ran = ran + going
             stop = ~finite | (ran >= knob["epochs"])
             if es:
                 stop = stop | (~improved & (wait >= patience))
-            return trainable, states, best, best_loss, wait, running & ~stop, finite, ran, key
+            return trainable, states, best, best_loss, wait, running & ~(going & stop), finite, ran, key
 
-        trainable = arrays["trainable"]
-        state = (trainable, arrays["states"], trainable, jnp.full(n_models, jnp.inf, "float32"),
-                 jnp.zeros(n_models, "int32"), jnp.ones(n_models, bool), jnp.ones(n_models, bool),
-                 jnp.zeros(n_models, "int32"), jax.random.wrap_key_data(key))  # fmt: skip
-        state = lax.while_loop(lambda s: jnp.any(s[5]), epoch, state)
+        state = (*arrays["loop"], jax.random.wrap_key_data(key))
+        state = lax.while_loop(lambda s: jnp.any(s[5] & (s[7] < limit)), epoch, state)
         trainable, finite, ran = state[2] if restore else state[0], state[6], state[7]
         for w in jax.tree.leaves(trainable):
             finite = finite & jnp.all(jnp.isfinite(w.reshape(n_models, -1)), axis=1)
-        return trainable, ran, finite
+        return (trainable, ran, finite, state[:8]), jax.random.key_data(state[8])

@@ -19,7 +19,7 @@ from pipeline.records import RunResult, StageResult
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
-    "reused", "seconds_saved", "fits_reused", "ties", "decision",
+    "reused", "seconds_saved", "fits_reused", "model_epochs", "ties", "decision",
 )  # fmt: skip
 
 
@@ -73,6 +73,7 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
             "reused": r.reused,
             "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
             "fits_reused": r.fits if r.reused else r.fits_reused,
+            "model_epochs": r.model_epochs,
             "ties": json.dumps(list(r.ties), sort_keys=True),
             "decision": r.decision,
         }
@@ -123,21 +124,18 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
         if len(result.cv_results):
             lines += [f"![{result.stage}](charts/{name})", ""]
     plots.epochs_chart(results, charts / "epochs.png", max_epochs)
-    ran = [_epochs(r) for r in results]
+    ran = [plots.epochs_run(r.cv_results, max_epochs) for r in results]
     epochs = np.concatenate(ran) if ran else np.array([])
     early = int((epochs < max_epochs).sum())
     lines += ["## Early stopping", "",
               f"{early} of {epochs.size} fits stopped before the {max_epochs}-epoch limit "
-              f"(median {np.median(epochs) if epochs.size else float('nan'):.0f} epochs run).", "",
+              f"(median {np.median(epochs) if epochs.size else float('nan'):.0f} epochs run)"
+              + ("; of raced stages, only the fits given the whole budget count" if any("iter" in r.cv_results
+                 for r in results) else "") + ".", "",
               "![epochs run](charts/epochs.png)", ""]  # fmt: skip
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
-
-
-def _epochs(result: StageResult) -> np.ndarray:
-    columns = [c for c in result.cv_results.columns if c.startswith("split") and c.endswith("_test_epochs_run")]
-    return result.cv_results[columns].to_numpy(dtype=float).ravel() if columns else np.array([])
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:

@@ -26,10 +26,31 @@ def candidate_label(params_json: str) -> str:
     return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items()) or "(base)"
 
 
+def last_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Each candidate's row of the last rung it ran (a stage that was not raced: the table itself)."""
+    if "iter" not in table:
+        return table
+    order = table.loc[table["iter"] == 0, "params"].tolist()
+    return table.sort_values("iter", kind="stable").groupby("params").tail(1).set_index("params").loc[order].reset_index()
+
+
+def epochs_run(table: pd.DataFrame, max_epochs: int) -> np.ndarray:
+    """Epochs run by each fit that was given the whole budget (a raced stage's earlier rungs were not)."""
+    columns = [c for c in table.columns if c.startswith("split") and c.endswith("_test_epochs_run")]
+    if "n_resources" in table:
+        table = table.loc[table["n_resources"] == max_epochs]
+    return table[columns].to_numpy(dtype=float).ravel() if columns else np.array([])
+
+
 def stage_chart(result: StageResult, path: Path, metric: str) -> None:
-    """Mean CV score ± fold std per candidate; winner and one-standard-error ties marked."""
-    table = result.cv_results
-    labels = [candidate_label(p) for p in table["params"]]
+    """Mean CV score ± fold std per candidate; winner and one-standard-error ties marked; raced, each candidate
+    at the last rung it ran, those dropped on the way hollow, with the epochs they were dropped at."""
+    full = result.cv_results
+    table = last_rows(full)
+    last = full["iter"].max() if "iter" in full else 0
+    dropped = (table["iter"] < last).to_numpy() if "iter" in table else np.zeros(len(table), bool)
+    labels = [candidate_label(p) + (f"  (dropped at {int(e)} epoch{'s' if e != 1 else ''})" if d else "")
+              for p, d, e in zip(table["params"], dropped, table.get("n_resources", np.zeros(len(table))))]  # fmt: skip
     winner = json.dumps(result.winner, sort_keys=True)
     ties = {json.dumps(t, sort_keys=True) for t in result.ties}
     colours = []
@@ -41,9 +62,10 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     stds = table["std_test_score"].to_numpy(dtype=float)
     folds = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
     fig, ax = plt.subplots(figsize=(8, 1.6 + 0.4 * len(table)), layout="constrained")
-    for yi, m, sd, colour in zip(y, means, stds, colours):
+    for yi, m, sd, colour, out in zip(y, means, stds, colours, dropped):
         if np.isfinite(m):
-            ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7)
+            ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7,
+                        markerfacecolor="white" if out else colour)  # fmt: skip
     finite = means[np.isfinite(means)]
     for yi, m in zip(y, means):
         if not np.isfinite(m):
@@ -52,10 +74,18 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel(f"mean CV {metric} over {folds} folds (error bars: ± std over folds)")
-    ax.set_title(f"Stage {result.stage}: {len(table)} candidates")
+    title = f"Stage {result.stage}: {len(table)} candidates"
+    if "iter" in full:
+        rungs = full.groupby("iter").agg(n=("params", "size"), epochs=("n_resources", "first"))
+        title += (f"\nraced {' → '.join(map(str, rungs['n']))} candidates at "
+                  f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
+    ax.set_title(title)
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
-    fig.legend(handles, ["winner", "within 1 SE of the best (tie)", "other", "failed"], loc="outside lower center",
-               ncols=4, fontsize=8, frameon=False)  # fmt: skip
+    names = ["winner", "within 1 SE of the best (tie)", "other", "failed"]
+    if dropped.any():
+        handles.append(plt.Line2D([], [], marker="o", linestyle="", color=OTHER, markerfacecolor="white"))
+        names.append("dropped by racing (its last rung)")
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names), fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -82,9 +112,7 @@ def epochs_chart(results: Sequence[StageResult], path: Path, max_epochs: int) ->
     """Epochs each fit actually ran, per stage: below the limit means early stopping fired."""
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
     for x, result in enumerate(results):
-        table = result.cv_results
-        columns = [c for c in table.columns if c.startswith("split") and c.endswith("_test_epochs_run")]
-        values = table[columns].to_numpy(dtype=float).ravel() if columns else np.array([])
+        values = epochs_run(result.cv_results, max_epochs)
         jitter = np.random.default_rng(x).uniform(-0.15, 0.15, values.size)
         ax.scatter(x + jitter, values, s=12, alpha=0.6, color=WINNER)
     ax.axhline(max_epochs, color=FAILED, linestyle="--", label=f"limit: model.epochs={max_epochs}")

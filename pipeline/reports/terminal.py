@@ -109,6 +109,10 @@ def print_summary(console: Console, result: RunResult) -> None:
     saved = summary.loc[summary["reused"], "seconds_saved"].sum()
     if saved > 0:
         console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
+    raced = [r for r in result.stages if r.decision.startswith("raced")]
+    if raced:
+        console.print(f"racing: {sum(r.model_epochs for r in raced)} model-epochs trained in {len(raced)} raced "
+                      f"stage{'s' if len(raced) > 1 else ''}")  # fmt: skip
     fits_saved = int(summary["fits_reused"].sum())
     if fits_saved:
         console.print(f"{fits_saved} of {int(summary['fits'].sum())} fits not trained: evaluated before, read back")

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from pipeline import space
 from pipeline.config.schema import RunSpec
+from pipeline.racing import Halving
 from pipeline.records import Evaluation, Stage
 
-Evaluate = Callable[[list[dict[str, Any]]], Evaluation]
+Evaluate = Callable[..., Evaluation]  # (candidates, racing: Halving | None = None) -> their cv_results_
 
 
 class StageStrategy(Protocol):
@@ -46,11 +47,28 @@ def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stag
     stages = staged(spec)
     strategy = spec.search.strategy
     if strategy == "staged":
-        return [(stage, FullGrid()) for stage in stages]
+        return [(stage, staged_strategy(spec, stage.name)) for stage in stages]
     joint = Stage(strategy, {k: v for s in stages for k, v in s.grid.items()},
                   {k: v for s in stages for k, v in s.simpler.items()})  # fmt: skip
     if strategy == "exhaustive":
-        return [(joint, FullGrid())]
+        return [(joint, raced(spec, FullGrid(), None))]
     conditions = spec.conditions()
     budget = staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
-    return [(joint, RandomBudget(spec.search.budget or budget, spec.search.seed))]
+    return [(joint, raced(spec, RandomBudget(spec.search.budget or budget, spec.search.seed), None))]
+
+
+def staged_strategy(spec: RunSpec, stage: str) -> StageStrategy:
+    """The strategy of a stage of the staged search: its full grid, raced if the stage is."""
+    from pipeline.strategies.grid import FullGrid
+
+    return raced(spec, FullGrid(), stage)
+
+
+def raced(spec: RunSpec, strategy: StageStrategy, stage: str | None) -> StageStrategy:
+    """``strategy`` itself, or raced by successive halving where the stage (or search.racing) asks for it."""
+    if spec.racing(stage) != "halving":
+        return strategy
+    from pipeline.strategies.racing import Raced
+
+    halving = spec.search.halving
+    return Raced(strategy, Halving(float(halving.factor), halving.min_epochs, spec.model.epochs))
