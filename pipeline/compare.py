@@ -50,8 +50,8 @@ def load_run(folder: Path) -> Run:
     folds = np.array([], dtype=float)
     if decided:
         table = pd.read_csv(cv_results_path(folder, index + 1, last["stage"]))
-        winner = json.dumps(json.loads(last["winner"]), sort_keys=True)
-        row = table[[json.dumps(json.loads(p), sort_keys=True) == winner for p in table["params"]]].iloc[0]
+        winner = json.loads(last["winner"])  # its own parameters, and the nuisance values it won with
+        row = table[[json.loads(p).items() <= winner.items() for p in table["params"]]].iloc[0]
         folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
     return Run(
         folder=folder,
@@ -130,12 +130,32 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
     return text + f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
 
 
+def statements(runs: list[Run], table: pd.DataFrame) -> str:
+    """The noise statement; where runs differ in ``nuisance=``, one per nuisance setting, each with the spread of
+    the held-out score across the orderings it compares (does re-tuning make the order matter less?)."""
+    settings = list(dict.fromkeys(_token(r.label, "nuisance=") for r in runs))
+    if len(settings) < 2:
+        return noise_statement(runs, table)
+    parts = []
+    for setting in settings:
+        group = [r for r in runs if _token(r.label, "nuisance=") == setting]
+        sub = comparison_table(group)
+        spread = sub["test_mean"].max() - sub["test_mean"].min()
+        parts.append(f"**{setting or 'no nuisance re-tuning'}** ({len(sub)} configurations): {noise_statement(group, sub)} "
+                     f"Spread of the mean held-out test {runs[0].metric} across them: {spread:.4f}.")  # fmt: skip
+    return "\n\n".join(parts)
+
+
+def _token(label: str, prefix: str) -> str:
+    return next((t for t in label.split() if t.startswith(prefix)), "")
+
+
 def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> pd.DataFrame:
     """``comparison.csv/.png/.md`` in ``out``; ``failed`` lists jobs of the sweep that did not finish."""
     from pipeline.reports import plots
 
     table = comparison_table(runs)
-    statement = noise_statement(runs, table)
+    statement = statements(runs, table)
     if failed:
         statement += "\n\nNot compared, because they failed:\n\n" + "\n".join(f"- {line}" for line in failed)
     out.mkdir(parents=True, exist_ok=True)

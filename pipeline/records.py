@@ -38,6 +38,7 @@ class Problem:
     metric: str
     cv: int
     seed: int
+    repeats: int = 1  # repeated cross-validation: cv folds, reshuffled this many times
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Evaluation:
     columns: dict[str, Any]
     first_error: str | None = None
     model_epochs: int | None = None  # epochs trained, summed over models, where not the sum of the rows' (racing, fused)
+    fitted: dict[str, Any] | None = None  # every fit's columns, where ``columns`` aggregates them (nuisance re-tuning)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
         observers.note(note)
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
     data.check_folds(train, spec.search.cv, spec.dataset.test_size)
-    problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed)
+    problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
+                      spec.search.repeats)  # fmt: skip
     store = StageStore(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
     results, current = _run_stages(spec, engine, problem, store, shared, observers)
@@ -72,17 +73,17 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
         return engine.evaluate(problem, stage, candidates, base, observers.fits_done, racing)
 
     evaluate = reusing(train, CandidateStore(spec.store.dir, spec.store.mode, report=observers.note), shared,
-                       spec.search.cv, observers.fits_done)  # fmt: skip
+                       spec.search.cv * spec.search.repeats, observers.fits_done)  # fmt: skip
 
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
         for stage, strategy in plan:
             index = len(results) + 1
-            fits = planned_fits(stage, strategy, current, conditions, spec.search.cv)
+            fits = planned_fits(stage, strategy, current, conditions, spec.search.cv * spec.search.repeats)
             observers.stage_started(index, total, stage.name, fits)
 
             compute = functools.partial(_compute, engine, stage, strategy, dict(current), conditions, evaluate,
-                                        cv=spec.search.cv, select=spec.search.select)  # fmt: skip
+                                        cv=spec.search.cv, repeats=spec.search.repeats, select=spec.search.select)  # fmt: skip
             kept = _stored(index - 1 if spec.store.mode == "readwrite" else 0)
             with _interrupted_as(f"in stage {index}/{total} ({stage.name}); {kept}; run the same command to resume"):
                 if fits == 0:  # conditions skipped every tuned parameter: nothing to compute or store

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import space
+from pipeline import nuisance, space
 from pipeline.errors import StageFailed
 from pipeline.records import Evaluation, Stage, StageResult
 from pipeline.strategies import StageStrategy
@@ -34,6 +34,7 @@ def run_stage(
     evaluate: EvaluateStage,
     *,
     cv: int,
+    repeats: int = 1,
     select: str = "best",
 ) -> StageResult:
     """Search ``stage`` with everything in ``current`` frozen; return the winner and its table."""
@@ -45,28 +46,37 @@ def run_stage(
         return StageResult(stage.name, tuned, frozen, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped),
                            cv_results=empty)  # fmt: skip
     started = time.perf_counter()
-    evaluation = strategy.run_search(grids, lambda candidates, racing=None: evaluate(stage.name, candidates, base, racing))
+    evaluation = strategy.run_search(grids, lambda candidates, racing=None: evaluate(stage.name, candidates, base, racing),
+                                     base)  # fmt: skip
     seconds = time.perf_counter() - started
     table = results_table(evaluation.columns)
-    split_scores = table[[f"split{i}_test_score" for i in range(cv)]].to_numpy(dtype=float)
+    fitted = results_table(evaluation.fitted) if evaluation.fitted is not None else table  # every fit made
+    splits = cv * repeats  # the one-SE rule and the ties count every split: seed noise as well as fold noise
+    split_scores = fitted[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     final = last_rung(table)  # the winner comes from the candidates that ran the whole race
-    picked = space.pick_winner(final, cv, select, stage.simpler)
+    picked = space.pick_winner(final, splits, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage.name, split_scores.size, cause)
     best, ties = picked
-    decision = racing_decision(table)
+    decisions = [racing_decision(fitted)]
     if select == "incumbent":
         best, kept = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)
-        decision = "; ".join(d for d in (decision, kept) if d)
-    epochs = table[[f"split{i}_test_epochs_run" for i in range(cv)]].to_numpy(dtype=float)
+        decisions.append(kept)
+    winner = json.loads(final.loc[best, "params"])
+    if "nuisance" in final:  # the winner freezes the nuisance values it won with too
+        won_at = json.loads(final.loc[best, "nuisance"])
+        decisions.append(nuisance.decision(final, best, list(won_at)))
+        winner |= won_at
+    decision = "; ".join(d for d in decisions if d)
+    epochs = fitted[[f"split{i}_test_epochs_run" for i in range(splits)]].to_numpy(dtype=float)
     return StageResult(
         stage=stage.name,
         tuned=tuned,
         frozen=frozen,
-        winner=json.loads(final.loc[best, "params"]),
+        winner=winner,
         mean_score=float(final.loc[best, "mean_test_score"]),
         std_score=float(final.loc[best, "std_test_score"]),
         candidates=table["params"].nunique(),
@@ -76,7 +86,7 @@ def run_stage(
         skipped=tuple(skipped),
         ties=tuple(json.loads(final.loc[i, "params"]) for i in ties),
         cv_results=table,
-        fits_reused=int(table["reused"].sum()) * cv if "reused" in table else 0,
+        fits_reused=int(fitted["reused"].sum()) * splits if "reused" in fitted else 0,
         decision=decision,
         model_epochs=int(evaluation.model_epochs if evaluation.model_epochs is not None else np.nansum(epochs)),
     )

@@ -66,13 +66,17 @@ class SearchSpec:
     scoring: str = "auto"
     n_jobs: int = -1
     seed: int = 0
-    select: str = "best"  # best | one_se (the simplest within one standard error) | incumbent (keep unless beaten beyond noise)
+    repeats: int = 1  # repeated cross-validation: the cv folds reshuffled this many times (standard errors count seeds)
+    select: str = "one_se"  # one_se (the simplest within one standard error) | best | incumbent (keep unless beaten beyond noise)
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
     budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
     engine: str = "gridsearchcv"  # gridsearchcv (a Keras fit per candidate × fold) | fused (compiled JAX programs)
     racing: str = "none"  # none | halving (successive halving over epochs inside each stage)
     halving: HalvingSpec = field(default_factory=HalvingSpec)
+    # param -> {values: [...]} or {factors: [...]} (times the value frozen then): re-tuned inside every stage that
+    # does not tune it, each candidate scored at its best (preset: nuisance=learning_rate)
+    nuisance: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +158,7 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")
     _check(search.cv >= 2, "search.cv", search.cv, "must be at least 2 folds")
     _check(0 <= search.seed < 2**32, "search.seed", search.seed, "must be a seed from 0 to 2**32 - 1")
+    _check(search.repeats >= 1, "search.repeats", search.repeats, "must be at least 1 (1 = plain cross-validation)")
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
     _one_of("search.select", search.select, SELECTIONS)
     _check(search.passes >= 1, "search.passes", search.passes, "must be at least 1")
@@ -182,7 +187,28 @@ def validate(spec: RunSpec) -> RunSpec:
     for name, value in model.params.items():
         check_values(f"model.params.{name}", name, [value])
     _check_stages(spec)
+    _check_nuisance(spec)
     return spec
+
+
+def _check_nuisance(spec: RunSpec) -> None:
+    conditioned = spec.conditions()
+    for param, how in spec.search.nuisance.items():
+        key = f"search.nuisance.{param}"
+        check_values(key, param, [])
+        given = [k for k in ("values", "factors") if isinstance(how, dict) and how.get(k) is not None]
+        _check(isinstance(how, dict) and len(given) == 1 and set(how) == set(given), key, how,
+               "give values: [...] or factors: [...] (times the frozen value), e.g. {factors: [0.333, 1, 3]}")  # fmt: skip
+        _check(param not in conditioned, key, how, f"applies only for some values of {', '.join(conditioned.get(param, {}))} "
+               "(a stage's conditions): a nuisance parameter must apply to every candidate")  # fmt: skip
+        entries = how[given[0]]
+        _check(isinstance(entries, list) and len(entries) > 0, f"{key}.{given[0]}", entries, "must be a non-empty list")
+        if given[0] == "values":
+            check_values(f"{key}.values", param, entries)
+            continue
+        _check(all(number(f) and f > 0 for f in entries), f"{key}.factors", entries, "must be numbers > 0")
+        _check(number(spec.model.params.get(param)), f"{key}.factors", entries,
+               f"multiply the frozen value: give a starting value model.params.{param}=... (or values instead)")  # fmt: skip
 
 
 def _check_stages(spec: RunSpec) -> None:

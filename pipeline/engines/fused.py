@@ -85,7 +85,8 @@ class FusedEngine:
 
         if self._folds is None or self._folds[0] is not problem:  # the same folds and programs serve every stage
             train = problem.train
-            self._folds = (problem, prepare_folds(train.X, train.y, train.task, cv_folds(train.task, problem.cv, problem.seed)))
+            self._folds = (problem, prepare_folds(train.X, train.y, train.task, cv_folds(train.task, problem.cv, problem.seed,
+                                                                                       problem.repeats)))
             self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
         try:
             out = run_models([{**base, **c} for c in candidates], self._folds[1], self._programs, problem.metric,

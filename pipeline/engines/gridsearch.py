@@ -68,7 +68,7 @@ class GridSearchEngine:
         train = problem.train
         estimator = make_estimator(train, base, self.model, seed=problem.seed)
         routed = [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates]
-        cv = folds(train.task, problem.cv, problem.seed)
+        cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
         if racing is None:
             search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
                                        "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip

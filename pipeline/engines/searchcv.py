@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.model_selection._search import BaseSearchCV
 
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.engines.estimators)
 
 
-def folds(task: str, cv: int, seed: int):
-    """Shuffled, seeded folds; stratified for classification (both engines use these)."""
+def folds(task: str, cv: int, seed: int, repeats: int = 1):
+    """Shuffled, seeded folds; stratified for classification (both engines use these); with ``repeats``,
+    scikit-learn's repeated splitter: the cv folds again with fresh shuffles, split by split."""
+    if repeats > 1:
+        splitter = RepeatedKFold if task == "regression" else RepeatedStratifiedKFold
+        return splitter(n_splits=cv, n_repeats=repeats, random_state=seed)
     splitter = KFold if task == "regression" else StratifiedKFold
     return splitter(n_splits=cv, shuffle=True, random_state=seed)
 

@@ -51,7 +51,7 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     dropped = (table["iter"] < last).to_numpy() if "iter" in table else np.zeros(len(table), bool)
     labels = [candidate_label(p) + (f"  (dropped at {int(e)} epoch{'s' if e != 1 else ''})" if d else "")
               for p, d, e in zip(table["params"], dropped, table.get("n_resources", np.zeros(len(table))))]  # fmt: skip
-    winner = json.dumps(result.winner, sort_keys=True)
+    winner = json.dumps({k: v for k, v in result.winner.items() if k in result.tuned}, sort_keys=True)  # nuisance aside
     ties = {json.dumps(t, sort_keys=True) for t in result.ties}
     colours = []
     for params, score in zip(table["params"], table["mean_test_score"]):
@@ -66,6 +66,9 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
         if np.isfinite(m):
             ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7,
                         markerfacecolor="white" if out else colour)  # fmt: skip
+    if "nuisance" in table:  # re-tuned: each candidate at its best nuisance values, and at the frozen ones
+        labels = [f"{label}  at {candidate_label(n)}" for label, n in zip(labels, table["nuisance"])]
+        ax.scatter(table["mean_test_score_at_frozen"].to_numpy(dtype=float), y, marker="x", color="#2166ac", zorder=3)
     finite = means[np.isfinite(means)]
     for yi, m in zip(y, means):
         if not np.isfinite(m):
@@ -82,6 +85,9 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     ax.set_title(title)
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
     names = ["winner", "within 1 SE of the best (tie)", "other", "failed"]
+    if "nuisance" in table:
+        handles.append(plt.Line2D([], [], marker="x", linestyle="", color="#2166ac"))
+        names.append("at the frozen nuisance values")
     if dropped.any():
         handles.append(plt.Line2D([], [], marker="o", linestyle="", color=OTHER, markerfacecolor="white"))
         names.append("dropped by racing (its last rung)")

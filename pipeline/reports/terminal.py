@@ -113,6 +113,9 @@ def print_summary(console: Console, result: RunResult) -> None:
     if raced:
         console.print(f"racing: {sum(r.model_epochs for r in raced)} model-epochs trained in {len(raced)} raced "
                       f"stage{'s' if len(raced) > 1 else ''}")  # fmt: skip
+    flipped = [r.stage for r in result.stages if "re-tuning flipped the winner" in r.decision]
+    if flipped:
+        console.print(f"nuisance re-tuning flipped the winner of {', '.join(flipped)}")
     fits_saved = int(summary["fits_reused"].sum())
     if fits_saved:
         console.print(f"{fits_saved} of {int(summary['fits'].sum())} fits not trained: evaluated before, read back")

@@ -44,7 +44,8 @@ def describe_run(spec: RunSpec, train: Dataset, preprocessing: int, metric: str,
         "format": FORMAT,
         "dataset": {"name": train.name, "task": train.task, "fingerprint": train.fingerprint, "preprocessing": preprocessing},
         "training": spec.model.training(),
-        "evaluation": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select},
+        "evaluation": {"cv": spec.search.cv, "metric": metric, "seed": spec.search.seed, "select": spec.search.select,
+                       **({"repeats": spec.search.repeats} if spec.search.repeats > 1 else {})},
         "engine": dict(engine),
     }
 

@@ -25,8 +25,8 @@ class StageStrategy(Protocol):
     def planned(self, total: int) -> int:
         """How many of the grid's ``total`` candidates it will evaluate (for the progress bar)."""
 
-    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate) -> Evaluation:
-        """Evaluate candidates drawn from ``grids`` (sub-grids after conditions) and return the table."""
+    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
+        """Evaluate candidates drawn from ``grids`` (sub-grids after conditions; ``base`` the values frozen)."""
 
 
 def staged(spec: RunSpec) -> list[Stage]:
@@ -51,17 +51,28 @@ def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stag
     joint = Stage(strategy, {k: v for s in stages for k, v in s.grid.items()},
                   {k: v for s in stages for k, v in s.simpler.items()})  # fmt: skip
     if strategy == "exhaustive":
-        return [(joint, raced(spec, FullGrid(), None))]
+        return [(joint, retuned(spec, raced(spec, FullGrid(), None), joint))]
     conditions = spec.conditions()
     budget = staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
-    return [(joint, raced(spec, RandomBudget(spec.search.budget or budget, spec.search.seed), None))]
+    return [(joint, retuned(spec, raced(spec, RandomBudget(spec.search.budget or budget, spec.search.seed), None), joint))]
 
 
 def staged_strategy(spec: RunSpec, stage: str) -> StageStrategy:
     """The strategy of a stage of the staged search: its full grid, raced if the stage is."""
     from pipeline.strategies.grid import FullGrid
 
-    return raced(spec, FullGrid(), stage)
+    return retuned(spec, raced(spec, FullGrid(), stage), spec.stages[stage])
+
+
+def retuned(spec: RunSpec, strategy: StageStrategy, stage) -> StageStrategy:
+    """``strategy`` itself, or with search.nuisance re-tuned inside it: every nuisance parameter the stage does
+    not tune itself (its owner stage tunes it as any parameter)."""
+    nuisance = {k: dict(v) for k, v in spec.search.nuisance.items() if k not in stage.grid}
+    if not nuisance:
+        return strategy
+    from pipeline.strategies.nuisance import Retuned
+
+    return Retuned(strategy, nuisance)
 
 
 def raced(spec: RunSpec, strategy: StageStrategy, stage: str | None) -> StageStrategy:

@@ -25,5 +25,5 @@ class Raced:
         candidates = self.inner.planned(total)
         return sum(n for _, n in rungs(candidates, self.halving)) if candidates else 0
 
-    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate) -> Evaluation:
-        return self.inner.run_search(grids, lambda candidates: evaluate(candidates, self.halving))
+    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
+        return self.inner.run_search(grids, lambda candidates: evaluate(candidates, self.halving), base)
