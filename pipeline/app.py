@@ -33,8 +33,9 @@ def main(cfg: DictConfig) -> None:
         spec = compose.load(cfg)
         with errors.writing("hydra.run.dir", run_dir, "the run log"):
             (run_dir / "pipeline.log").open("a").close()
-        with terminal.stderr_to(run_dir / "pipeline.log"), terminal.Terminal(Console()) as display:
-            observers = Observers(display, files.RunFolder())
+        with terminal.stderr_to(run_dir / "pipeline.log"), terminal.Terminal(Console()) as display, \
+                _tracker(spec, lambda message: observers.note(message)) as tracker:  # fmt: skip
+            observers = Observers(display, files.RunFolder(), *([tracker] if tracker else []))
             with engines.create(spec, observers.note) as engine:
                 runner.run(spec, engine, observers, run_dir)
     except KeyboardInterrupt as signal:
@@ -43,6 +44,15 @@ def main(cfg: DictConfig) -> None:
         if hydra.mode != RunMode.MULTIRUN or isinstance(error, Interrupted):
             errors.exit_with(error)
         _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), error)
+
+
+def _tracker(spec, note):
+    """The MLflow observer where tracking=mlflow (MLflow is imported only then)."""
+    if spec.tracking.kind != "mlflow":
+        return contextlib.nullcontext()
+    from pipeline.tracking import Tracker
+
+    return Tracker(spec.tracking, note)
 
 
 def _job_failed(run_dir: Path, overrides: str, error: PipelineError) -> None:
@@ -55,6 +65,12 @@ def _job_failed(run_dir: Path, overrides: str, error: PipelineError) -> None:
 
 
 FAILED = "error.txt"  # in a multirun job's folder: why it failed
+
+
+def _tracking(config: Any):
+    from pipeline.config.schema import TrackingSpec
+
+    return TrackingSpec(**{k: config.tracking[k] for k in ("kind", "uri", "experiment")})
 
 
 def _is_sweep(value: str) -> bool:
@@ -80,19 +96,36 @@ def _sweep_overrides(job: list[str]) -> str:
 
 
 class CompareOnMultirunEnd(Callback):
-    """When a multirun ends, write the comparison of the runs that finished; exit 2 if a job failed."""
+    """When a multirun ends, write the comparison of the runs that finished; exit 2 if a job failed. With
+    tracking=mlflow, the jobs' runs nest under a sweep run, which gets the comparison."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        self.sweep_run = None
+        if config.tracking.kind == "mlflow":
+            from pipeline.tracking import experiment_name, sweep_started
+
+            self.sweep_run = sweep_started(_tracking(config), experiment_name(config), Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        try:
+            self._compare(sweep)
+        finally:
+            if getattr(self, "sweep_run", None):
+                from pipeline.tracking import experiment_name, sweep_finished
+
+                sweep_finished(_tracking(config), experiment_name(config), self.sweep_run, sweep)
+
+    def _compare(self, sweep: Path) -> None:
         from pipeline import compare
 
-        sweep = Path(config.hydra.sweep.dir)
         failed = sorted(sweep.glob(f"*/{FAILED}")) if sweep.is_dir() else []
         notes = [path.read_text().strip() for path in failed]
         runs = compare.find_runs([sweep]) if sweep.is_dir() else []
         if runs:
             table = compare.write_comparison(sweep, runs, failed=notes)
             print(f"comparison of {len(runs)} runs ({len(table)} configurations): {sweep / 'comparison.md'}")
-            print(compare.noise_statement(runs, table))
+            print(compare.statements(runs, table))
         if failed:
             jobs = len(failed) + len(runs)
             print(f"error: {len(failed)} of {jobs} jobs failed (see {FAILED} in their folders); "

@@ -87,6 +87,7 @@ class StageResult:
     fits_reused: int = 0  # fits of candidates that an earlier stage, ordering or run had already evaluated
     decision: str = ""  # why the winner won, where the rule says more than "the best score" (search.select)
     model_epochs: int = 0  # epochs trained, summed over every fit (racing trains fewer)
+    key: str = ""  # its stage store key ("" when not stored)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ so the runner, the store and the reports can read a spec without loading it.
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -19,6 +20,7 @@ SELECTIONS = ("best", "one_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random")
 ENGINES = ("gridsearchcv", "fused")
 RACING = ("none", "halving")
+TRACKERS = ("none", "mlflow")
 MONITORS = ("val_loss", "loss")  # what early stopping can watch (the networks are compiled without metrics)
 BACKENDS = ("jax", "tensorflow")
 EXECUTIONS = ("local", "dask")
@@ -123,6 +125,13 @@ class StoreSpec:
 
 
 @dataclass
+class TrackingSpec:
+    kind: str = "none"  # none | mlflow
+    uri: Optional[str] = None  # null: a SQLite store in ./mlruns (where the command was started); or a server URL
+    experiment: Optional[str] = None  # null: the dataset's name
+
+
+@dataclass
 class RunSpec:
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     # The catalogue: name -> StageSpec once validated (Hydra sees plain dicts, so that new stages and
@@ -133,6 +142,7 @@ class RunSpec:
     model: ModelSpec = field(default_factory=ModelSpec)
     execution: ExecutionSpec = field(default_factory=ExecutionSpec)
     store: StoreSpec = field(default_factory=StoreSpec)
+    tracking: TrackingSpec = field(default_factory=TrackingSpec)
 
     def ordered_stages(self) -> list[tuple[str, StageSpec]]:
         return [(name, self.stages[name]) for name in self.order.stages]
@@ -184,6 +194,9 @@ def validate(spec: RunSpec) -> RunSpec:
            "execution.address", ex.address, "not a scheduler address; e.g. tcp://10.0.0.5:8786 (or null for a local "
            "cluster)")  # fmt: skip
     _one_of("store.mode", spec.store.mode, STORE_MODES)
+    _one_of("tracking.kind", spec.tracking.kind, TRACKERS)
+    if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:
+        raise UserError("tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)")
     for name, value in model.params.items():
         check_values(f"model.params.{name}", name, [value])
     _check_stages(spec)

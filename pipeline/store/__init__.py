@@ -67,8 +67,9 @@ class StageStore:
             self.clean_leftovers()
 
     def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
-        """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned."""
-        return self._cached(stage_key(description), description, compute, _read_stage, _write_stage)
+        """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned; with its key."""
+        key = stage_key(description)
+        return dataclasses.replace(self._cached(key, description, compute, _read_stage, _write_stage), key=key)
 
     def fetch_or_compute_final(self, description: dict[str, Any], compute: Callable[[], FinalModel]) -> FinalModel:
         """The final refit (its ``model.keras`` and test score), stored like a stage."""
@@ -235,7 +236,7 @@ def _checksum(folder: Path) -> str:
     return h.hexdigest()
 
 
-_NOT_STORED = ("cv_results", "reused", "pass_number")
+_NOT_STORED = ("cv_results", "reused", "pass_number", "key")
 
 
 def _read_stage(folder: Path) -> StageResult:
