@@ -79,18 +79,19 @@ def test_a_fused_survivor_scores_as_an_uninterrupted_run(run_tiny):
 def test_racing_per_stage_and_in_the_store_key(run_tiny):
     stages = ("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3",
               "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]")  # fmt: skip
-    result, _ = run_tiny(*stages, "+stages.optimizer.racing=halving")
+    result, _ = run_tiny(*stages, "+stages.optimizer.racing=halving", "search.engine=fused")
     optimizer, depth = result.stages
     assert "iter" in optimizer.cv_results and "iter" not in depth.cv_results
-    again, _ = run_tiny(*stages)  # not raced: another stage entry, not the raced one read back
+    again, _ = run_tiny(*stages, "search.engine=fused")  # not raced: another stage entry, not the raced one read back
     assert not again.stages[0].reused and "iter" not in again.stages[0].cv_results
 
 
 def test_one_se_and_the_baselines_race_too(run_tiny):
-    one_se, _ = run_tiny(*NINE, "search.racing=halving", "search.select=one_se")
+    one_se, _ = run_tiny(*NINE, "search.racing=halving", "search.select=one_se", "search.engine=fused")
     assert one_se.stages[0].decision.startswith("raced")
     exhaustive, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3", "search.racing=halving",
-                             "search.strategy=exhaustive", "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]")  # fmt: skip
+                             "search.strategy=exhaustive", "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]",
+                             "search.engine=fused")  # fmt: skip
     assert exhaustive.stages[0].decision == "raced: 6 → 2 candidates at 1, 3 epochs"
 
 

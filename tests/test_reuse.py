@@ -67,7 +67,7 @@ def test_only_new_candidates_are_trained(run_tiny, engine):
 
 def test_the_random_baseline_matches_what_the_staged_search_evaluated(run_tiny, tmp_path):
     space = ("dataset=iris", "order.stages=[optimizer,lr_momentum]",
-             "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,0.1]")  # fmt: skip  # momentum only for sgd
+             "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,0.1]", "search.engine=fused")  # fmt: skip
     unmatched, display = run_tiny(*space, "search.strategy=random")
     assert any("not in the stage store" in note for note in display.notes)
     assert unmatched.stages[0].candidates == 2 + 2  # from the base values (adam: no momentum)

@@ -9,7 +9,7 @@ from conftest import ROOT, TINY, run_cli
 
 mlflow = pytest.importorskip("mlflow")
 
-STAGES = [*TINY, "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=1"]
+STAGES = [*TINY, "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=1", "search.engine=fused"]
 
 
 def client_in(folder):
@@ -21,7 +21,7 @@ def runs_of(client, experiment):
     return client.search_runs([found.experiment_id], order_by=["attributes.start_time ASC"])
 
 
-def test_a_run_its_stages_and_its_model_are_in_mlflow(tmp_path):
+def test_a_run_its_stages_and_its_model_are_in_mlflow_and_reused_stages_say_so(tmp_path):
     proc = run_cli(*STAGES, "tracking=mlflow", "hydra.run.dir=run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     client = client_in(tmp_path)
@@ -49,15 +49,12 @@ def test_a_run_its_stages_and_its_model_are_in_mlflow(tmp_path):
     predictions = np.asarray(model.predict(np.zeros((3, 4), dtype="float32")))
     assert predictions.shape == (3, 3)  # iris: three class probabilities per row
 
-
-def test_reused_stages_are_logged_as_reused(tmp_path):
-    for _ in range(2):
-        assert run_cli(*STAGES, "tracking=mlflow", cwd=tmp_path).returncode == 0
-    runs = runs_of(client_in(tmp_path), "iris")
-    second = [r for r in runs if "mlflow.parentRunId" not in r.data.tags][1]
-    stages = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == second.info.run_id]
-    assert {r.data.tags["reused"] for r in stages} == {"true"}
-    assert all("fits" not in r.data.metrics and len(r.data.tags["store_key"]) == 64 for r in stages)
+    # The same command again: its stages come from the stage store, and are logged as such.
+    assert run_cli(*STAGES, "tracking=mlflow", "hydra.run.dir=again", cwd=tmp_path).returncode == 0
+    second = [r for r in runs_of(client, "iris") if "mlflow.parentRunId" not in r.data.tags and r.info.run_name == "again"][0]
+    again = [r for r in runs_of(client, "iris") if r.data.tags.get("mlflow.parentRunId") == second.info.run_id]
+    assert len(again) == 2 and {r.data.tags["reused"] for r in again} == {"true"}
+    assert all("fits" not in r.data.metrics and len(r.data.tags["store_key"]) == 64 for r in again)
 
 
 def test_a_multirun_nests_its_jobs_under_a_sweep_run_with_the_comparison(tmp_path):
