@@ -120,3 +120,13 @@ def test_the_nuisance_experiment_compares_orderings_per_setting(tmp_path):
     text = (sweep / "comparison.md").read_text()
     assert "**nuisance=none** (2 configurations)" in text and "**nuisance=learning_rate** (2 configurations)" in text
     assert text.count("Spread of the mean held-out test accuracy across them") == 2
+
+
+def test_racing_and_re_tuning_together(run_tiny):
+    """Crossed candidates race; each candidate that ran the whole race is scored at its best nuisance value."""
+    result, _ = run_tiny(*TWO, "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]", "nuisance=learning_rate",
+                         "search.racing=halving", "search.engine=fused")  # fmt: skip
+    optimizer = result.stages[0]
+    assert optimizer.decision.startswith("raced: 9 → 3 candidates at 1, 3 epochs; re-tuned learning_rate")
+    assert optimizer.fits == (9 + 3) * 2 and "iter" not in optimizer.cv_results
+    assert LR in optimizer.winner and 1 <= len(optimizer.cv_results) <= 3
