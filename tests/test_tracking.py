@@ -84,3 +84,12 @@ def test_tracking_off_never_imports_mlflow(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, *STAGES], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=600)  # fmt: skip
     assert proc.stdout.strip().splitlines()[-1] == "False", proc.stderr[-2000:]
+
+
+def test_without_mlflow_installed_the_hint_is_one_line(tmp_path):
+    code = ("import runpy, sys; sys.modules['mlflow'] = None; sys.argv = ['pipeline', *sys.argv[1:]]\n"
+            "runpy.run_module('pipeline', run_name='__main__')")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code, "tracking=mlflow"], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)"
