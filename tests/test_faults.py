@@ -2,6 +2,7 @@
 
 Checked every time: the exit code, the one-line message, and what is left in the stage store.
 """
+import contextlib
 import json
 import os
 import signal
@@ -163,7 +164,7 @@ def test_killed_worker_gives_a_hint_not_a_nan(tmp_path):
 def test_ctrl_c_exits_130_names_the_stage_and_the_next_run_resumes(tmp_path):
     proc = start(*SLOW, cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)
-    time.sleep(1.0)
+    time.sleep(0.3)  # inside stage 2: its 4 new candidates (the frozen one is read back) take seconds
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
@@ -227,7 +228,11 @@ def test_ctrl_c_during_the_final_refit_says_the_stages_are_kept(tmp_path):
     proc = start(*args, cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)
     time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGINT)
+    for _ in range(5):  # a Ctrl+C that lands while Keras is inside native code is, rarely, dropped: press again
+        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)
+            break
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
     line = one_line_error(subprocess.CompletedProcess([], 130, "", err))
