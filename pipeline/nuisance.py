@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.racing import last_rung
+from pipeline.space import ranks
+
 RUNG_COLUMNS = ("iter", "n_resources")
 
 
@@ -43,7 +46,7 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
     """
     table = pd.DataFrame({k: list(v) if k == "params" else np.asarray(v) for k, v in columns.items()})
     if "iter" in table:
-        table = table.loc[table["iter"] == table["iter"].max()].drop(columns=list(RUNG_COLUMNS)).reset_index(drop=True)
+        table = last_rung(table).drop(columns=list(RUNG_COLUMNS))
     own = [json.dumps({k: v for k, v in p.items() if k not in names}, sort_keys=True) for p in table["params"]]
     values = [{k: p[k] for k in names if k in p} for p in table["params"]]
     at = [", ".join(f"{k.split('__')[-1]}={v}" for k, v in sorted(d.items())) for d in values]
@@ -62,8 +65,7 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
     out = out.drop(columns=[c for c in out.columns if c.startswith(("param_", "rank_"))])
     out["params"] = [json.loads(own[i]) for i in rows]
     for metric in ("score", "epochs_run"):
-        out[f"rank_test_{metric}"] = out[f"mean_test_{metric}"].rank(method="min", ascending=False,
-                                                                    na_option="bottom").astype("int32")  # fmt: skip
+        out[f"rank_test_{metric}"] = ranks(out[f"mean_test_{metric}"])
     out = pd.concat([out, pd.DataFrame(extra)], axis=1)
     return {c: out[c].tolist() if c == "params" else out[c].to_numpy() for c in out.columns}
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,22 @@ def rungs(n_candidates: int, halving: Halving) -> list[tuple[int, int]]:
         out.append((min(int(factor**rung * least), most), candidates))
         candidates = math.ceil(candidates / factor)
     return out
+
+
+def last_rung(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the last rung of a raced stage's table (the whole table of a stage that was not raced)."""
+    if "iter" not in table:
+        return table
+    return table.loc[table["iter"] == table["iter"].max()].reset_index(drop=True)
+
+
+def describe_rungs(table: pd.DataFrame) -> str:
+    """``25 → 9 → 3 candidates at 11, 33, 100 epochs`` (empty for a stage that was not raced)."""
+    if "iter" not in table:
+        return ""
+    rungs = table.groupby("iter").agg(candidates=("params", "size"), epochs=("n_resources", "first"))
+    return (f"{' → '.join(str(n) for n in rungs['candidates'])} candidates at "
+            f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
 
 
 def survivors(mean_scores: Sequence[float], keep: int) -> list[int]:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from pipeline.racing import Halving
 from pipeline.records import Evaluation
+from pipeline.space import ranks
 from pipeline.store.candidates import CandidateStore
 from pipeline.store.keys import describe_candidate, stage_key
 
@@ -72,8 +72,7 @@ def _columns(candidates: list[dict[str, Any]], rows: list[dict[str, Any]], reuse
                         key=lambda k: int(k[len("split"):].split("_")[0]))  # fmt: skip
         for k in [*splits, f"mean_test_{metric}", f"std_test_{metric}"]:
             out[k] = np.asarray([r[k] for r in rows], dtype=float)
-        means = pd.Series(out[f"mean_test_{metric}"])
-        out[f"rank_test_{metric}"] = means.rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+        out[f"rank_test_{metric}"] = ranks(out[f"mean_test_{metric}"])
     out["reused"] = np.asarray(reused, dtype=bool)
     return out
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import nuisance, space
+from pipeline import nuisance, racing, space
 from pipeline.errors import StageFailed
 from pipeline.records import Evaluation, Stage, StageResult
 from pipeline.strategies import StageStrategy
@@ -54,13 +54,13 @@ def run_stage(
     splits = cv * repeats  # the one-SE rule and the ties count every split: seed noise as well as fold noise
     split_scores = fitted[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
-    final = last_rung(table)  # the winner comes from the candidates that ran the whole race
+    final = racing.last_rung(table)  # the winner comes from the candidates that ran the whole race
     picked = space.pick_winner(final, splits, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         raise StageFailed(stage.name, split_scores.size, cause)
     best, ties = picked
-    decisions = [racing_decision(fitted)]
+    decisions = [f"raced: {racing.describe_rungs(fitted)}" if "iter" in fitted else ""]
     if select == "incumbent":
         best, kept = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)
@@ -90,22 +90,6 @@ def run_stage(
         decision=decision,
         model_epochs=int(evaluation.model_epochs if evaluation.model_epochs is not None else np.nansum(epochs)),
     )
-
-
-def last_rung(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the last rung of a raced stage (the whole table of a stage that was not raced)."""
-    if "iter" not in table:
-        return table
-    return table.loc[table["iter"] == table["iter"].max()].reset_index(drop=True)
-
-
-def racing_decision(table: pd.DataFrame) -> str:
-    """``raced: 25 → 9 → 3 candidates at 11, 33, 100 epochs`` (empty for a stage that was not raced)."""
-    if "iter" not in table:
-        return ""
-    rungs = table.groupby("iter").agg(candidates=("params", "size"), epochs=("n_resources", "first"))
-    return (f"raced: {' → '.join(str(n) for n in rungs['candidates'])} candidates at "
-            f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
 
 
 def results_table(columns: Mapping[str, Any]) -> pd.DataFrame:

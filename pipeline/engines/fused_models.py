@@ -18,6 +18,7 @@ from pipeline.data import make_preprocessor, standardization
 from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
 from pipeline.engines.programs import Compilations, Program
 from pipeline.racing import Halving, rungs, survivors
+from pipeline.space import ranks
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epoc
             out[f"split{i}_test_{name}"] = values[:, i]
         means = values.mean(1)
         out[f"mean_test_{name}"], out[f"std_test_{name}"] = means, values.std(1)
-        out[f"rank_test_{name}"] = pd.Series(means).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+        out[f"rank_test_{name}"] = ranks(means)
     return out
 
 

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipeline.racing import describe_rungs  # noqa: E402
 from pipeline.records import StageResult  # noqa: E402
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
@@ -27,7 +28,8 @@ def candidate_label(params_json: str) -> str:
 
 
 def last_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Each candidate's row of the last rung it ran (a stage that was not raced: the table itself)."""
+    """Each candidate's row of the last rung it ran (a stage that was not raced: the table itself); not
+    ``racing.last_rung``, which keeps only the candidates that ran the whole race."""
     if "iter" not in table:
         return table
     order = table.loc[table["iter"] == 0, "params"].tolist()
@@ -79,9 +81,7 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     ax.set_xlabel(f"mean CV {metric} over {folds} folds (error bars: ± std over folds)")
     title = f"Stage {result.stage}: {len(table)} candidates"
     if "iter" in full:
-        rungs = full.groupby("iter").agg(n=("params", "size"), epochs=("n_resources", "first"))
-        title += (f"\nraced {' → '.join(map(str, rungs['n']))} candidates at "
-                  f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
+        title += f"\nraced {describe_rungs(full)}"
     ax.set_title(title)
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
     names = ["winner", "within 1 SE of the best (tie)", "other", "failed"]
