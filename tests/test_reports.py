@@ -97,7 +97,7 @@ def test_noise_statement_sees_a_real_gap_and_a_tie():
 
 def test_multirun_writes_a_comparison_that_agrees_with_the_runs(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", *TINY, "dataset=iris", "order=default,architecture_first", "search.seed=0,1",
+    proc = run_cli("-m", *TINY, "dataset=iris", "order=default,architecture_first", "search.seed=0,1", "search.engine=fused",
                    f"hydra.sweep.dir={sweep}", cwd=tmp_path, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for name in ("comparison.csv", "comparison.md"):

@@ -39,7 +39,7 @@ def test_reuse_changes_no_winner_and_no_score(run_tiny, tmp_path):
 
 
 def test_a_damaged_candidate_is_reported_and_evaluated_again(run_tiny, tmp_path):
-    run_tiny(*TWO_STAGES)
+    run_tiny(*TWO_STAGES, "search.engine=fused")  # the candidate store is the same for both engines
     for path in (tmp_path / "stages" / ".candidates").glob("*/*.json"):
         path.write_text(path.read_text().replace('"split0_test_score": ', '"split0_test_score": 1'))
     for entry in (tmp_path / "stages").iterdir():  # stage entries gone, so the stages are computed again
@@ -47,7 +47,7 @@ def test_a_damaged_candidate_is_reported_and_evaluated_again(run_tiny, tmp_path)
             import shutil
 
             shutil.rmtree(entry)
-    result, display = run_tiny(*TWO_STAGES)
+    result, display = run_tiny(*TWO_STAGES, "search.engine=fused")
     assert any("candidate" in note and "corrupt" in note for note in display.notes)
     assert not result.stages[0].cv_results["reused"].any()
 
