@@ -1,7 +1,9 @@
 """PNG charts (matplotlib, no display needed): one per stage, the path across stages,
 epochs run under early stopping, and the comparison of orderings.
 
-Reads only tables; every chart has a title, labelled axes with units, and a legend.
+Reads only tables; every chart has a title, labelled axes with units, and a legend. Figures are
+made with matplotlib's object API, not pyplot: no global state, so charts may be drawn off the
+main thread (the run folder draws them while later stages train).
 """
 from __future__ import annotations
 
@@ -9,15 +11,13 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from pipeline.racing import describe_rungs  # noqa: E402
-from pipeline.records import StageResult  # noqa: E402
+from pipeline.racing import describe_rungs
+from pipeline.records import StageResult
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 
@@ -63,7 +63,8 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     means = table["mean_test_score"].to_numpy(dtype=float)
     stds = table["std_test_score"].to_numpy(dtype=float)
     folds = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
-    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.4 * len(table)), layout="constrained")
+    fig = Figure(figsize=(8, 1.6 + 0.4 * len(table)), layout="constrained")
+    ax = fig.subplots()
     for yi, m, sd, colour, out in zip(y, means, stds, colours, dropped):
         if np.isfinite(m):
             ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7,
@@ -83,17 +84,16 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     if "iter" in full:
         title += f"\nraced {describe_rungs(full)}"
     ax.set_title(title)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
+    handles = [Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
     names = ["winner", "within 1 SE of the best (tie)", "other", "failed"]
     if "nuisance" in table:
-        handles.append(plt.Line2D([], [], marker="x", linestyle="", color="#2166ac"))
+        handles.append(Line2D([], [], marker="x", linestyle="", color="#2166ac"))
         names.append("at the frozen nuisance values")
     if dropped.any():
-        handles.append(plt.Line2D([], [], marker="o", linestyle="", color=OTHER, markerfacecolor="white"))
+        handles.append(Line2D([], [], marker="o", linestyle="", color=OTHER, markerfacecolor="white"))
         names.append("dropped by racing (its last rung)")
     fig.legend(handles, names, loc="outside lower center", ncols=len(names), fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def path_chart(results: Sequence[StageResult], path: Path, metric: str) -> None:
@@ -102,7 +102,8 @@ def path_chart(results: Sequence[StageResult], path: Path, metric: str) -> None:
     means = np.array([r.mean_score for r in results], dtype=float)
     stds = np.array([r.std_score for r in results], dtype=float)
     x = np.arange(len(results))
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    fig = Figure(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    ax = fig.subplots()
     ax.plot(x, means, marker="o", color=WINNER, label="winner's mean CV score")
     ax.fill_between(x, means - stds, means + stds, color=TIE, alpha=0.4, label="± std over folds")
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
@@ -111,12 +112,12 @@ def path_chart(results: Sequence[StageResult], path: Path, metric: str) -> None:
     ax.set_title("Score across stages")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def epochs_chart(results: Sequence[StageResult], path: Path, max_epochs: int) -> None:
     """Epochs each fit actually ran, per stage: below the limit means early stopping fired."""
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    fig = Figure(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
+    ax = fig.subplots()
     for x, result in enumerate(results):
         values = epochs_run(result.cv_results, max_epochs)
         jitter = np.random.default_rng(x).uniform(-0.15, 0.15, values.size)
@@ -129,13 +130,13 @@ def epochs_chart(results: Sequence[StageResult], path: Path, max_epochs: int) ->
     ax.set_title("Early stopping at work: epochs each fit ran")
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def comparison_chart(table: pd.DataFrame, path: Path, metric: str) -> None:
     """Per configuration: final CV score (mean ± spread over seeds) and held-out test score."""
     y = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.6 * len(table)), layout="constrained")
+    fig = Figure(figsize=(8, 1.5 + 0.6 * len(table)), layout="constrained")
+    ax = fig.subplots()
     ax.errorbar(table["cv_mean"], y - 0.1, xerr=table["cv_spread"], fmt="o", color=WINNER, capsize=4,
                 label="final CV score (mean ± std over seeds)")  # fmt: skip
     ax.errorbar(table["test_mean"], y + 0.1, xerr=table["test_spread"], fmt="s", color="#2166ac", capsize=4,
@@ -146,4 +147,3 @@ def comparison_chart(table: pd.DataFrame, path: Path, metric: str) -> None:
     ax.set_title(f"Configurations compared over {int(table['seeds'].max())} seed(s), ranked by final CV score")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
