@@ -3,7 +3,7 @@
 An observer, as the terminal and the run folder are: it hears the same moments and writes
 them through ``mlflow.MlflowClient`` to a local SQLite store under the directory the command
 was started from (``mlruns/``), or to ``tracking.uri``. A multirun groups its jobs under one
-sweep run that the comparison is logged to (``SweepTracking``). Tracking only records: any
+sweep run that the comparison is logged to (``sweep_started``, ``sweep_finished``). Tracking only records: any
 failure of it (a server down, a full disk) is one warning line, tracking stops, and the
 search and its run folder go on as without it. MLflow is imported only when tracking is on.
 It loads the final network (Keras) only to log it as an MLflow model, after the search.
