@@ -123,9 +123,9 @@ class CompareOnMultirunEnd(Callback):
         notes = [path.read_text().strip() for path in failed]
         runs = compare.find_runs([sweep]) if sweep.is_dir() else []
         if runs:
-            table = compare.write_comparison(sweep, runs, failed=notes)
+            table, statement = compare.write_comparison(sweep, runs, failed=notes)
             print(f"comparison of {len(runs)} runs ({len(table)} configurations): {sweep / 'comparison.md'}")
-            print(compare.statements(runs, table))
+            print(statement)
         if failed:
             jobs = len(failed) + len(runs)
             print(f"error: {len(failed)} of {jobs} jobs failed (see {FAILED} in their folders); "

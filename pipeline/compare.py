@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipeline.racing import last_rung
 from pipeline.reports.files import cv_results_path
+from pipeline.space import corrected_ttest
 
 ALPHA = 0.05
 
@@ -31,11 +33,12 @@ class Run:
     metric: str
     final_cv: float
     final_std: float
-    fold_scores: np.ndarray  # the final winner's score on each CV fold
+    fold_scores: np.ndarray  # the final winner's score on each CV split (its last rung's, when raced)
     test: float
     fits: int
     seconds: float
     winners: str
+    cv: int = 5  # folds per repeat (search.cv): what the t-test's correction counts
 
 
 def load_run(folder: Path) -> Run:
@@ -49,7 +52,7 @@ def load_run(folder: Path) -> Run:
     last = summary.iloc[index]
     folds = np.array([], dtype=float)
     if decided:
-        table = pd.read_csv(cv_results_path(folder, index + 1, last["stage"]))
+        table = last_rung(pd.read_csv(cv_results_path(folder, index + 1, last["stage"])))  # a raced winner's full race
         winner = json.loads(last["winner"])  # its own parameters, and the nuisance values it won with
         row = table[[json.loads(p).items() <= winner.items() for p in table["params"]]].iloc[0]
         folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
@@ -66,6 +69,7 @@ def load_run(folder: Path) -> Run:
         fits=int(summary["fits"].sum()),
         seconds=float(summary["seconds"].sum()),
         winners=(folder / "best_params.json").read_text().strip(),
+        cv=int(config.get("search", {}).get("cv", 5)),
     )
 
 
@@ -105,29 +109,26 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
     first, second = table["label"][0], table["label"][1]
     by_seed = {label: {r.seed: r for r in runs if r.label == label} for label in (first, second)}
     seeds = sorted(set(by_seed[first]) & set(by_seed[second]))
-    diffs = [by_seed[first][s].fold_scores - by_seed[second][s].fold_scores for s in seeds]
-    if not diffs:
+    if not seeds:
         return f"{first} and {second} share no seed: run both with the same search.seed values to compare them."
-    d = np.concatenate(diffs)
-    metric = runs[0].metric
-    folds = len(diffs[0])
-    # Nadeau & Bengio's correction: CV folds overlap, so the plain paired t-test is over-confident.
-    variance = d.var(ddof=1) * (1 / d.size + 1 / max(folds - 1, 1)) if d.size > 1 else 0.0
-    if variance > 0:
-        from scipy import stats
-
-        t = d.mean() / np.sqrt(variance)
-        p = float(2 * stats.t.sf(abs(t), df=d.size - 1))
-    else:
-        p = 1.0 if d.mean() == 0 else 0.0
-    verdict = "exceeds the noise" if p < ALPHA else "is within the noise"
-    text = (
-        f"{first} ranks first, {second} second: mean difference in final CV {metric} {d.mean():+.4f} over "
-        f"{d.size} paired scores ({len(seeds)} seed(s) × {folds} folds); corrected paired t-test p = {p:.3f}, "
-        f"so the difference {verdict} (α = {ALPHA})."
-    )
     tests = np.array([by_seed[first][s].test - by_seed[second][s].test for s in seeds])
-    return text + f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
+    held_out = f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
+    splits = {(r.cv, r.fold_scores.size) for label in (first, second) for r in by_seed[label].values()}
+    if len(splits) > 1:
+        shown = " and ".join(f"{cv} folds × {n // cv if cv else 0} repeat(s)" for cv, n in sorted(splits))
+        return (f"{first} and {second} were cross-validated on different splits ({shown}): their fold scores cannot be "
+                f"paired, so no noise test is made; vary search.cv and search.repeats in separate multiruns.{held_out}")
+    d = np.concatenate([by_seed[first][s].fold_scores - by_seed[second][s].fold_scores for s in seeds])
+    metric = runs[0].metric
+    cv = by_seed[first][seeds[0]].cv
+    per_seed = d.size // len(seeds)
+    p = corrected_ttest(d, cv)  # Nadeau & Bengio: CV folds overlap, so the plain paired t-test is over-confident
+    verdict = "exceeds the noise" if p < ALPHA else "is within the noise"
+    return (
+        f"{first} ranks first, {second} second: mean difference in final CV {metric} {d.mean():+.4f} over "
+        f"{d.size} paired scores ({len(seeds)} seed(s) × {per_seed} splits of {cv}-fold CV); corrected paired t-test "
+        f"p = {p:.3f}, so the difference {verdict} (α = {ALPHA}).{held_out}"
+    )
 
 
 def statements(runs: list[Run], table: pd.DataFrame) -> str:
@@ -150,8 +151,9 @@ def _token(label: str, prefix: str) -> str:
     return next((t for t in label.split() if t.startswith(prefix)), "")
 
 
-def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> pd.DataFrame:
-    """``comparison.csv/.png/.md`` in ``out``; ``failed`` lists jobs of the sweep that did not finish."""
+def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> tuple[pd.DataFrame, str]:
+    """``comparison.csv/.png/.md`` in ``out``; ``failed`` lists jobs of the sweep that did not finish.
+    Returns the table and the statement written, for the terminal to print the same words."""
     from pipeline.reports import plots
 
     table = comparison_table(runs)
@@ -164,7 +166,7 @@ def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> pd.D
     (out / "comparison.md").write_text(
         f"# Comparison of {len(runs)} runs\n\n{_markdown(table)}\n\n{statement}\n\n![comparison](comparison.png)\n"
     )
-    return table
+    return table, statement
 
 
 def _yaml(path: Path) -> Any:
@@ -194,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print(f"error: no finished runs (summary.csv and test_score.json) in {', '.join(map(str, args.folders))}", file=sys.stderr)
         return 2
-    table = write_comparison(args.out or args.folders[0], runs)
+    table, statement = write_comparison(args.out or args.folders[0], runs)
     print(table.drop(columns=["winners"]).to_string(index=False))
-    print(noise_statement(runs, table))
+    print(statement)
     print(f"written: {(args.out or args.folders[0]) / 'comparison.md'}")
     return 0
 

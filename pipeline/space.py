@@ -149,17 +149,33 @@ def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: in
     if not np.isfinite(table.loc[incumbent, "mean_test_score"]):
         return best, "switched: the frozen value failed to train"
     d = d[np.isfinite(d)]
-    variance = d.var(ddof=1) * (1 / d.size + 1 / max(cv - 1, 1)) if d.size > 1 else 0.0
-    if variance > 0:
-        from scipy import stats
-
-        p = float(stats.t.sf(d.mean() / np.sqrt(variance), df=d.size - 1))
-    else:
-        p = 0.0 if d.size and d.mean() > 0 else 1.0
+    p = corrected_ttest(d, cv, alternative="greater")
     name = _short(json.loads(table.loc[best, "params"]))
     if p < NOISE_ALPHA:
         return best, f"switched to {name}: {d.mean():+.4f} over the frozen value beyond the noise (p = {p:.3f})"
     return incumbent, f"kept: no candidate beat it beyond the noise (best {name} {d.mean():+.4f}, p = {p:.2f})"
+
+
+def corrected_ttest(differences, cv: int, alternative: str = "two-sided") -> float:
+    """p-value of paired per-split score differences, with Nadeau and Bengio's correction.
+
+    Training sets of CV splits overlap, so the plain paired t-test is over-confident: the
+    variance is scaled by ``1/J + n_test/n_train`` over the J splits, and with k-fold CV
+    ``n_test/n_train = 1/(k - 1)`` whatever the number of repeats or seeds (``cv`` is k).
+    ``alternative``: "two-sided", or "greater" (the mean difference is above zero).
+    """
+    d = np.asarray(differences, dtype=float)
+    variance = d.var(ddof=1) * (1 / d.size + 1 / max(cv - 1, 1)) if d.size > 1 else 0.0
+    if variance <= 0:
+        if alternative == "greater":
+            return 0.0 if d.size and d.mean() > 0 else 1.0
+        return 1.0 if not d.size or d.mean() == 0 else 0.0
+    from scipy import stats
+
+    t = d.mean() / np.sqrt(variance)
+    if alternative == "greater":
+        return float(stats.t.sf(t, df=d.size - 1))
+    return float(2 * stats.t.sf(abs(t), df=d.size - 1))
 
 
 def _short(params: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.engines.layout import Knobs, Layout, RunValues, embed, knobs, layout_for
 from pipeline.engines.network import build_network
-from pipeline.engines.programs import Compilations, Program
+from pipeline.engines.programs import Compilations, Program, unit_noise
 
 META = {"n_features_in_": 5, "target_type_": "binary", "n_classes_": 2}
 LAYOUT = Layout(width=16, depth=3, activations=("relu", "selu", "tanh"),
@@ -83,13 +83,24 @@ def test_dropout_is_keras_dropout_at_each_models_own_rate(program):
     model = Knobs(16, 1, "relu", 0.3, "glorot_uniform", ("adam", ()), None, 0.0, 3, 8)
     net, knob = narrow(model), one(program, model)
     weights = [np.asarray(v.value) for v in net.trainable_variables]
-    keys = jax.random.split(jax.random.key(7), 3)
+    key = jax.random.key(7)
     x, _ = data()
     hidden, output = [layer for layer in net.layers if isinstance(layer, keras.layers.Dense)]
     z, _ = hidden.stateless_call(weights[:2], [], x)
-    expected, _ = output.stateless_call(weights[2:], [], keras.random.dropout(z, 0.3, seed=keys[0]))
+    noise = unit_noise(key, 0, len(x), 16)
+    mask = noise < 0.7  # Keras' dropout: keep with probability 1 - rate, scale the kept by its inverse
+    expected, _ = output.stateless_call(weights[2:], [], jnp.where(mask, z / 0.7, 0.0))
     padded = embed(weights, 1, LAYOUT, META["n_features_in_"])
-    np.testing.assert_allclose(program.forward(padded, knob, x, keys), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(program.forward(padded, knob, x, key), expected, rtol=1e-5, atol=1e-6)
+    assert 0.6 < float(np.mean(mask)) < 0.8
+
+
+def test_dropout_noise_of_a_unit_does_not_depend_on_the_layout():
+    """Unit u of layer l gets the same noise in a program laid out 8 wide and one 64 wide."""
+    key = jax.random.key(3)
+    for layer in (0, 2):
+        np.testing.assert_array_equal(unit_noise(key, layer, 32, 8), unit_noise(key, layer, 32, 64)[:, :8])
+    assert not np.array_equal(unit_noise(key, 0, 32, 8), unit_noise(key, 1, 32, 8))
 
 
 def test_every_stage_of_a_run_shares_one_layout():

@@ -49,7 +49,9 @@ class FusedEngine:
         return None
 
     def identity(self) -> dict[str, Any]:
-        return {"engine": self.name, **execution.library_versions("jax")}  # its own shuffles: its own results
+        # Its own shuffles and dropout noise: its own results. The program's version changes when they do, so a store
+        # never hands back results the current program would not produce (2: dropout noise per unit index).
+        return {"engine": self.name, "program": 2, **execution.library_versions("jax")}
 
     def __enter__(self) -> FusedEngine:
         warning = execution.select_backend("jax", self.execution.compile_cache, host_devices=True)

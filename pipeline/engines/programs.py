@@ -58,6 +58,26 @@ class Compilations:
     seconds: float = 0.0
 
 
+def unit_noise(key, layer_index: int, rows: int, width: int):
+    """Dropout's uniform noise for one batch and layer, drawn per unit index (``fold_in``), so unit ``u`` of layer
+    ``l`` sees the same noise whatever the layout's width and depth: a model's result depends on the model only,
+    not on the widest or deepest network it shares a program with (the store keys never name the layout)."""
+    import jax
+    import jax.numpy as jnp
+
+    layer_key = jax.random.fold_in(key, layer_index)
+    draw = jax.vmap(lambda unit: jax.random.uniform(jax.random.fold_in(layer_key, unit), (rows,)), out_axes=1)
+    return draw(jnp.arange(width))
+
+
+def dropout(a, rate, noise):
+    """Keras' dropout formula (keep where the noise is below ``1 - rate``, scale by its inverse) at a model's own rate."""
+    import jax.numpy as jnp
+
+    keep = 1.0 - rate
+    return jnp.where(noise < keep, a / keep, 0.0)
+
+
 class Program:
     """One layout's training program; ``train`` pads the models to a power of two and compiles once per size."""
 
@@ -80,7 +100,8 @@ class Program:
     # --- one model: the forward pass and its loss ------------------------------------------------
 
     def forward(self, trainable, knob, x, key=None):
-        """One model's outputs; ``key`` (a shared noise seed per layer) turns dropout on, as training does."""
+        """One model's outputs; ``key`` (the batch's noise seed, shared by every model) turns dropout on, as
+        training does."""
         import jax.numpy as jnp
 
         h, units = x, jnp.arange(max(self.layout.width, 1))
@@ -88,7 +109,7 @@ class Program:
             z, _ = layer.stateless_call(trainable[2 * layer_index: 2 * layer_index + 2], [], h)
             a = self._activation(z, knob["activation"])
             if key is not None and self.layout.dropout:
-                a = self._dropout(a, knob["dropout"], key[layer_index])
+                a = dropout(a, knob["dropout"], unit_noise(key, layer_index, *a.shape))
             a = a * (units < knob["width"])  # masked units: zero output, zero gradient
             h = a if layer_index == 0 else jnp.where(layer_index < knob["depth"], a, h)  # deeper than the model: pass
         out, _ = self.output.stateless_call(trainable[-2:], [], h)
@@ -102,15 +123,6 @@ class Program:
         for index, activation in enumerate(self.activations[1:], start=1):
             a = jnp.where(which == index, activation(z), a)
         return a
-
-    @staticmethod
-    def _dropout(a, rate, key):
-        """Keras' dropout formula at the model's own rate, on noise that every model shares."""
-        import jax.numpy as jnp
-        import keras
-
-        keep = 1.0 - rate
-        return jnp.where(keras.random.uniform(a.shape, seed=key) < keep, a / keep, 0.0)
 
     def _loss(self, trainable, knob, x, y, mask, key=None):
         import jax.numpy as jnp
@@ -260,10 +272,10 @@ class Program:
         def step(carry, batch_rows):
             trainable, states, total, key = carry
             rows, slot = batch_rows
-            key, *layer_keys = jax.random.split(key, 1 + max(len(self.hidden), 1))
+            key, noise_key = jax.random.split(key)
             mask = (slot[None, :] < n[:, None]).astype("float32")  # the last batch is smaller; padding weighs nothing
             new_trainable, new_states, loss = steps(trainable, states, knob, rows_of(x, rows), rows_of(y, rows), mask,
-                                                    jnp.stack(layer_keys))  # fmt: skip
+                                                    noise_key)  # fmt: skip
             if not every_batch_has_rows:  # a batch of padding only (a fold with fewer rows): no step
                 live = jnp.sum(mask, 1) > 0
                 new_trainable, new_states = where(live, (new_trainable, new_states), (trainable, states))

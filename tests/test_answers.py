@@ -1,0 +1,99 @@
+"""Right answers: the comparison's statistics, stored results and the numbers in messages."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.compare import Run, comparison_table, load_run, main, noise_statement
+from pipeline.space import corrected_ttest, keep_or_switch
+
+
+def a_run(label, seed, folds, test=0.9, cv=None):
+    folds = np.asarray(folds, dtype=float)
+    return Run(Path("."), label, seed, "a → b", "accuracy", folds.mean(), folds.std(), folds, test, 10, 1.0, "{}",
+               cv=cv or folds.size)  # fmt: skip
+
+
+# --- the comparison -----------------------------------------------------------------------------
+
+
+def test_a_raced_winner_is_compared_on_its_last_rung(run_tiny, tmp_path):
+    from tests.test_racing import NINE
+
+    result, _ = run_tiny(*NINE, "search.racing=halving", "search.engine=fused")
+    table = pd.read_csv(next((tmp_path / "cv_results").glob("*.csv")))
+    assert table["iter"].nunique() == 3  # raced: rows of every rung, the first rung first
+    last = table[table["iter"] == 2]
+    winner = last[[json.loads(p) == result.stages[0].winner for p in last["params"]]]
+    expected = winner[[f"split{i}_test_score" for i in range(2)]].to_numpy(float)[0]
+    run = load_run(tmp_path)
+    np.testing.assert_allclose(run.fold_scores, expected)
+    assert run.final_cv == pytest.approx(expected.mean())
+
+
+def test_runs_with_different_splits_are_not_paired_and_say_why():
+    three = [a_run("cv=3", s, [0.90, 0.91, 0.92]) for s in range(2)]
+    five = [a_run("cv=5", s, [0.70, 0.72, 0.71, 0.7, 0.7], test=0.8) for s in range(2)]
+    runs = three + five
+    text = noise_statement(runs, comparison_table(runs))
+    assert "cannot be paired" in text and "3 folds × 1 repeat(s) and 5 folds × 1 repeat(s)" in text
+    assert "+0.1000" in text  # the held-out difference is still given
+    repeated = [a_run("repeats=2", s, [0.90, 0.91, 0.92, 0.9, 0.91, 0.92], cv=3) for s in range(2)]
+    text = noise_statement(three + repeated, comparison_table(three + repeated))
+    assert "3 folds × 2 repeat(s)" in text
+
+
+def test_the_correction_counts_folds_not_repeats():
+    d = np.array([0.01, 0.03, -0.005, 0.02, 0.015, 0.0])
+    # Nadeau-Bengio with cv=3: variance * (1/6 + 1/2), whatever the repeats
+    t = d.mean() / np.sqrt(d.var(ddof=1) * (1 / 6 + 1 / 2))
+    from scipy import stats
+
+    assert corrected_ttest(d, cv=3) == pytest.approx(2 * stats.t.sf(abs(t), df=5))
+    runs = [a_run("A", 0, 0.9 + d, cv=3), a_run("B", 0, np.full(6, 0.9), cv=3)]
+    assert f"p = {2 * stats.t.sf(abs(t), df=5):.3f}" in noise_statement(runs, comparison_table(runs))
+    # the selection rule asks the same function, one-sided
+    table = pd.DataFrame({"params": ['{"a": 1}', '{"a": 2}'], "mean_test_score": [0.9, 0.9 + d.mean()],
+                          **{f"split{i}_test_score": [0.9, 0.9 + d[i]] for i in range(6)}})  # fmt: skip
+    _, decision = keep_or_switch(table, best=1, incumbent=0, cv=3)
+    assert f"p = {stats.t.sf(t, df=5):.2f}" in decision
+
+
+def test_the_compare_cli_prints_what_comparison_md_says(tmp_path, capsys):
+    """With runs that differ in ``nuisance=``, the statement is one per setting, on the terminal too."""
+    for label, nuisance, folds in [("a", "none", 0.9), ("b", "none", 0.8), ("a", "learning_rate", 0.85),
+                                   ("b", "learning_rate", 0.86)]:  # fmt: skip
+        folder = tmp_path / f"{label}-{nuisance}"
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / ".hydra" / "overrides.yaml").write_text(f"- order={label}\n- nuisance={nuisance}\n")
+        (folder / ".hydra" / "config.yaml").write_text("search:\n  seed: 0\n  cv: 2\n")
+        pd.DataFrame({"pass": [1], "stage": ["s"], "winner": ['{"x": 1}'], "mean_score": [folds], "std_score": [0.01],
+                      "fits": [2], "seconds": [1.0]}).to_csv(folder / "summary.csv", index=False)  # fmt: skip
+        (folder / "cv_results").mkdir()
+        pd.DataFrame({"params": ['{"x": 1}'], "mean_test_score": [folds], "split0_test_score": [folds],
+                      "split1_test_score": [folds + 0.01]}).to_csv(folder / "cv_results" / "01_s.csv", index=False)  # fmt: skip
+        (folder / "test_score.json").write_text(json.dumps({"metric": "accuracy", "value": folds}))
+        (folder / "best_params.json").write_text('{"x": 1}')
+    assert main([str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    paragraphs = [p for p in (tmp_path / "comparison.md").read_text().split("\n\n") if p.startswith("**nuisance=")]
+    assert len(paragraphs) == 2
+    for paragraph in paragraphs:
+        assert paragraph in printed
+
+
+# --- stored results are a function of their key -------------------------------------------------
+
+
+def test_a_fused_candidate_with_dropout_scores_the_same_whatever_the_runs_widest_network(run_tiny):
+    """The dropout stage's candidates are the same in both runs; only the neurons grid (the layout's width) differs."""
+    common = ("order.stages=[dropout,neurons]", "search.engine=fused", "store.mode=off", "model.epochs=3",
+              "stages.dropout.grid.model__dropout=[0.0,0.2,0.5]")  # fmt: skip
+    narrow, _ = run_tiny(*common, "stages.neurons.grid.model__neurons=[4,8]")
+    wide, _ = run_tiny(*common, "stages.neurons.grid.model__neurons=[4,64]")
+    a, b = narrow.stages[0].cv_results, wide.stages[0].cv_results
+    assert list(a["params"]) == list(b["params"])
+    splits = [c for c in a.columns if c.startswith("split") and c.endswith("_test_score")]
+    np.testing.assert_allclose(a[splits].to_numpy(float), b[splits].to_numpy(float), atol=1e-6)
