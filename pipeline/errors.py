@@ -42,8 +42,8 @@ class Terminated(KeyboardInterrupt):
 class StageFailed(UserError):
     """Every fit of a stage failed: nothing to freeze, so the run stops here."""
 
-    def __init__(self, stage: str, failed: int, cause: str):
-        super().__init__(f"stage {stage}: all {failed} fits failed; first cause: {cause}")
+    def __init__(self, stage: str, failed: int, cause: str, what: str = ""):
+        super().__init__(f"stage {stage}: all {what or f'{failed} fits'} failed; first cause: {cause}")
         self.stage = stage
 
 

@@ -63,6 +63,7 @@ class Evaluation:
     first_error: str | None = None
     model_epochs: int | None = None  # epochs trained, summed over models, where not the sum of the rows' (racing, fused)
     fitted: dict[str, Any] | None = None  # every fit's columns, where ``columns`` aggregates them (nuisance re-tuning)
+    continued: bool = False  # raced survivors went on training the same models (fused): a rung's row is no new fit
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,20 @@ def reusing(evaluate: EvaluateStage, store: CandidateStore, run: Mapping[str, An
                     evaluation = evaluate(stage, [candidates[i] for i in new], base)
                     first_error = evaluation.first_error
                     for i, row in zip(new, _rows(evaluation.columns)):
-                        store.put(keys[i], descriptions[i], row)
+                        if not raised(row):  # a diverged fit's NaN is its result; a fit that raised may not raise again
+                            store.put(keys[i], descriptions[i], row)
                         rows[keys[i]] = row | {"reused": False}
         reused = [rows[k].get("reused", True) for k in keys]
         progress(sum(reused) * cv)
         return Evaluation(_columns(candidates, [rows[k] for k in keys], reused), first_error)
 
     return evaluate_stage
+
+
+def raised(row: Mapping[str, Any]) -> bool:
+    """Did a fit of this candidate raise? Then scikit-learn's ``error_score`` blanks every metric of that split,
+    epochs run included; a fit that diverged still ran its epochs (the fused engine's never raise one by one)."""
+    return any(k.endswith("_test_epochs_run") and k.startswith("split") and not np.isfinite(v) for k, v in row.items())
 
 
 def _rows(columns: Mapping[str, Any]) -> list[dict[str, Any]]:

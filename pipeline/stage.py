@@ -52,13 +52,17 @@ def run_stage(
     table = results_table(evaluation.columns)
     fitted = results_table(evaluation.fitted) if evaluation.fitted is not None else table  # every fit made
     splits = cv * repeats  # the one-SE rule and the ties count every split: seed noise as well as fold noise
-    split_scores = fitted[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
+    made = fitted.drop_duplicates("params", keep="last") if evaluation.continued else fitted  # a model per fit
+    split_scores = made[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     final = racing.last_rung(table)  # the winner comes from the candidates that ran the whole race
     picked = space.pick_winner(final, splits, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
-        raise StageFailed(stage.name, split_scores.size, cause)
+        if failed < split_scores.size:  # raced: some fits trained in earlier rungs, every fit of the last rung failed
+            last = f"{len(final) * splits} fits of its last rung ({int(final['n_resources'].iloc[0])} epochs)"
+            raise StageFailed(stage.name, 0, cause, what=last)
+        raise StageFailed(stage.name, failed, cause)
     best, ties = picked
     decisions = [f"raced: {racing.describe_rungs(fitted)}" if "iter" in fitted else ""]
     if select == "incumbent":

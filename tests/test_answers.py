@@ -97,3 +97,39 @@ def test_a_fused_candidate_with_dropout_scores_the_same_whatever_the_runs_widest
     assert list(a["params"]) == list(b["params"])
     splits = [c for c in a.columns if c.startswith("split") and c.endswith("_test_score")]
     np.testing.assert_allclose(a[splits].to_numpy(float), b[splits].to_numpy(float), atol=1e-6)
+
+
+def test_a_fit_that_raised_is_not_kept_but_a_diverged_one_is(run_tiny, tmp_path):
+    from pipeline.store.candidates import CandidateStore, read
+
+    raising = ("dataset=iris", "order.stages=[optimizer]", "stages.optimizer.grid.optimizer=[adam,rmsprop]",
+               "+stages.optimizer.grid.optimizer__rho=[0.9]")  # fmt: skip  # Adam takes no rho: its fits raise
+    first, _ = run_tiny(*raising)
+    assert first.stages[0].failed_fits == 2 and first.stages[0].winner["optimizer"] == "rmsprop"
+    kept = [read(p)["description"] for p in CandidateStore(tmp_path / "stages").kept()]
+    assert [d["params"]["optimizer"] for d in kept] == ["rmsprop"]
+    diverging = ("dataset=diabetes", "order.stages=[lr_momentum]", "model.params.optimizer=adam",
+                 "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,10000.0]")  # fmt: skip
+    run, _ = run_tiny(*diverging, "store.mode=off")
+    assert run.stages[0].failed_fits == 2
+    run_tiny(*diverging)
+    assert len(CandidateStore(tmp_path / "stages").kept()) == 3  # both learning rates kept, the NaN one too
+
+
+@pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])
+def test_all_fits_failed_counts_every_split_of_repeated_cv(run_tiny, engine):
+    from pipeline.errors import StageFailed
+
+    with pytest.raises(StageFailed, match="all 8 fits failed"):
+        run_tiny("dataset=iris", "order.stages=[optimizer]", "stages.optimizer.grid.optimizer=[adam,nadam]",
+                 "+stages.optimizer.grid.optimizer__rho=[0.9]", "search.repeats=2", f"search.engine={engine}")
+
+
+def test_all_fits_failed_counts_a_fused_race_s_models_once(run_tiny):
+    """Raced on the fused engine, a survivor goes on training the same model: 3 candidates × 2 folds = 6 fits."""
+    from pipeline.errors import StageFailed
+
+    with pytest.raises(StageFailed, match="all 6 fits failed; first cause: training diverged"):
+        run_tiny("dataset=diabetes", "order.stages=[lr_momentum]", "model.params.optimizer=adam", "model.epochs=3",
+                 "stages.lr_momentum.grid.optimizer__learning_rate=[10000.0,100000.0,1000000.0]", "search.racing=halving",
+                 "search.engine=fused")  # fmt: skip

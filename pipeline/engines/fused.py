@@ -101,10 +101,11 @@ class FusedEngine:
                 ) from None
             # As GridSearchCV turns a fit that raises into a failed fit: one line, the traceback in the run log.
             log.error("stage %s: the fused program raised", stage, exc_info=exc)
-            raise StageFailed(stage, len(candidates) * problem.cv, f"{type(exc).__name__}: {exception_line(str(exc))}") from None
+            raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats,
+                              f"{type(exc).__name__}: {exception_line(str(exc))}") from None
         if racing is None:
             return Evaluation(cv_results(candidates, out[0].scores, out[0].epochs_run, out[0].seconds))
-        return Evaluation(raced_cv_results(candidates, out), model_epochs=model_epochs(out))
+        return Evaluation(raced_cv_results(candidates, out), model_epochs=model_epochs(out), continued=True)
 
     @property
     def compilations(self):
