@@ -9,7 +9,6 @@ over that grid. A leaf: tables and dicts in and out.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,19 +22,24 @@ RUNG_COLUMNS = ("iter", "n_resources")
 
 
 def nuisance_grid(nuisance: Mapping[str, Mapping[str, list]], base: Mapping[str, Any]) -> dict[str, list]:
-    """The values each nuisance parameter takes in a stage: its ``values``, or its ``factors`` times the frozen value."""
+    """The distinct values each nuisance parameter takes in a stage: its ``values``, or its ``factors`` times the
+    frozen value (factor 1 is the frozen value itself, to the last digit: the candidate "at the frozen value")."""
     grid = {}
     for param, how in nuisance.items():
         if "values" in how:
-            grid[param] = list(how["values"])
+            grid[param] = list(dict.fromkeys(how["values"]))
         else:
-            grid[param] = sorted({float(f"{base[param] * factor:.6g}") for factor in how["factors"]})
+            grid[param] = sorted({base[param] if factor == 1 else float(f"{base[param] * factor:.6g}")
+                                  for factor in how["factors"]})  # fmt: skip
     return grid
 
 
-def combinations(nuisance: Mapping[str, Mapping[str, list]]) -> int:
-    """How many nuisance combinations cross each candidate."""
-    return math.prod(len(how.get("values") or how.get("factors")) for how in nuisance.values())
+def crossing(grid: Mapping[str, list]) -> list[dict[str, Any]]:
+    """Every combination of the nuisance values (what crosses each candidate)."""
+    combos: list[dict[str, Any]] = [{}]
+    for param, values in grid.items():
+        combos = [{**c, param: v} for c in combos for v in values]
+    return combos
 
 
 def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, racing=No
 
 def planned_fits(stage: Stage, strategy: StageStrategy, current: Mapping[str, Any], conditions: space.Conditions,
                  cv: int) -> int:  # fmt: skip
-    return strategy.planned(space.count_candidates(stage.grid, current, conditions)) * cv
+    _, base, _ = space.candidate_grids(stage.grid, current, conditions)
+    return strategy.planned(space.count_candidates(stage.grid, current, conditions), base) * cv
 
 
 def run_stage(

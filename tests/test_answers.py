@@ -133,3 +133,24 @@ def test_all_fits_failed_counts_a_fused_race_s_models_once(run_tiny):
         run_tiny("dataset=diabetes", "order.stages=[lr_momentum]", "model.params.optimizer=adam", "model.epochs=3",
                  "stages.lr_momentum.grid.optimizer__learning_rate=[10000.0,100000.0,1000000.0]", "search.racing=halving",
                  "search.engine=fused")  # fmt: skip
+
+
+# --- nuisance re-tuning -------------------------------------------------------------------------
+
+
+def test_nuisance_finds_the_frozen_value_to_the_last_digit_and_plans_what_it_fits():
+    from pipeline.nuisance import aggregate, nuisance_grid
+    from pipeline.strategies.grid import FullGrid
+    from pipeline.strategies.nuisance import Retuned
+
+    lr = "optimizer__learning_rate"
+    frozen = {lr: 0.0012345678}
+    grid = nuisance_grid({lr: {"factors": [0.333, 1.0, 3.0]}}, frozen)
+    assert frozen[lr] in grid[lr]
+    params = [{"model__depth": 1, lr: v} for v in grid[lr]]
+    columns = {"params": params, "mean_test_score": [0.7, 0.8, 0.6], "std_test_score": [0.01] * 3,
+               "mean_test_epochs_run": [3.0] * 3}  # fmt: skip
+    assert pd.DataFrame(aggregate(columns, [lr], frozen))["mean_test_score_at_frozen"].tolist() == [0.8]
+    # factors that give one value (a frozen 0) are planned once, as they are fitted once
+    retuned = Retuned(FullGrid(), {lr: {"factors": [0.333, 1.0, 3.0]}})
+    assert retuned.planned(4, {lr: 0.0}) == 4 and retuned.planned(4, {lr: 0.01}) == 12

@@ -22,8 +22,8 @@ class StageStrategy(Protocol):
     def identity(self) -> dict[str, Any]:
         """What of the strategy decides the stage's result (part of the stage store key)."""
 
-    def planned(self, total: int) -> int:
-        """How many of the grid's ``total`` candidates it will evaluate (for the progress bar)."""
+    def planned(self, total: int, base: dict[str, Any]) -> int:
+        """How many of the grid's ``total`` candidates it will evaluate with ``base`` frozen (the progress bar)."""
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         """Evaluate candidates drawn from ``grids`` (sub-grids after conditions; ``base`` the values frozen)."""

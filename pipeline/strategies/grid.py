@@ -17,7 +17,7 @@ class FullGrid:
     def identity(self) -> dict[str, Any]:
         return {"kind": "grid"}
 
-    def planned(self, total: int) -> int:
+    def planned(self, total: int, base: dict[str, Any]) -> int:
         return total
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
@@ -34,9 +34,9 @@ class RandomBudget:
     def identity(self) -> dict[str, Any]:
         return {"kind": "random", "budget": self.budget}
 
-    def planned(self, total: int) -> int:
+    def planned(self, total: int, base: dict[str, Any]) -> int:
         return min(self.budget, total)
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         total = len(ParameterGrid(grids))
-        return evaluate(list(ParameterSampler(grids, self.planned(total), random_state=self.seed)))
+        return evaluate(list(ParameterSampler(grids, self.planned(total, base), random_state=self.seed)))

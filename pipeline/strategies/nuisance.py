@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.nuisance import aggregate, combinations, nuisance_grid
+from pipeline.nuisance import aggregate, crossing, nuisance_grid
 from pipeline.records import Evaluation
 from pipeline.strategies import Evaluate, StageStrategy
 
@@ -18,8 +18,8 @@ class Retuned:
     def identity(self) -> dict[str, Any]:
         return {**self.inner.identity(), "nuisance": self.nuisance}
 
-    def planned(self, total: int) -> int:
-        return self.inner.planned(total * combinations(self.nuisance))
+    def planned(self, total: int, base: dict[str, Any]) -> int:
+        return self.inner.planned(total * len(crossing(nuisance_grid(self.nuisance, base))), base)
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         extra = nuisance_grid(self.nuisance, base)

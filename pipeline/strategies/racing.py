@@ -21,8 +21,8 @@ class Raced:
     def identity(self) -> dict[str, Any]:
         return {**self.inner.identity(), "racing": self.halving.identity()}
 
-    def planned(self, total: int) -> int:
-        candidates = self.inner.planned(total)
+    def planned(self, total: int, base: dict[str, Any]) -> int:
+        candidates = self.inner.planned(total, base)
         return sum(n for _, n in rungs(candidates, self.halving)) if candidates else 0
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
