@@ -154,3 +154,19 @@ def test_nuisance_finds_the_frozen_value_to_the_last_digit_and_plans_what_it_fit
     # factors that give one value (a frozen 0) are planned once, as they are fitted once
     retuned = Retuned(FullGrid(), {lr: {"factors": [0.333, 1.0, 3.0]}})
     assert retuned.planned(4, {lr: 0.0}) == 4 and retuned.planned(4, {lr: 0.01}) == 12
+
+
+def test_a_worker_s_xla_flags_are_xla_flags(monkeypatch):
+    """XLA refuses an unknown ``--`` flag and silently ignores a bare word: every token must be a real flag."""
+    import subprocess
+    import sys
+
+    from pipeline.engines.execution import thread_cap_env
+
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    flags = thread_cap_env(1)["XLA_FLAGS"].split()
+    assert flags and all(f.startswith("--xla_") for f in flags)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "XLA_FLAGS"} | {"XLA_FLAGS": " ".join(flags)}
+    proc = subprocess.run([sys.executable, "-c", "import jax.numpy as j; print(float(j.ones(3).sum()))"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.stdout.strip() == "3.0", proc.stderr

@@ -71,7 +71,7 @@ def cores() -> int:
 
 def thread_cap_env(threads: int) -> dict[str, str]:
     """Environment that limits TensorFlow, XLA (JAX) and OpenMP/BLAS to ``threads`` each."""
-    xla = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" if threads == 1 else ""
+    xla = "--xla_cpu_multi_thread_eigen=false" if threads == 1 else ""  # XLA stops on a flag it does not know
     env = {
         "TF_NUM_INTRAOP_THREADS": str(threads),
         "TF_NUM_INTEROP_THREADS": str(min(threads, 2)),
