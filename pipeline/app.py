@@ -42,8 +42,19 @@ def main(cfg: DictConfig) -> None:
         errors.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
     except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own
         if hydra.mode != RunMode.MULTIRUN or isinstance(error, Interrupted):
+            _remove_if_empty(run_dir)
             errors.exit_with(error)
         _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), error)
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    """A run that stopped before it wrote anything (a config error) leaves no run folder behind: only Hydra's
+    ``.hydra/`` copy of the config and an empty log would be in it."""
+    import shutil
+
+    log = run_dir / "pipeline.log"
+    if {p.name for p in run_dir.iterdir()} <= {".hydra", "pipeline.log"} and (not log.exists() or log.stat().st_size == 0):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _tracker(spec, note):

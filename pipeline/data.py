@@ -54,6 +54,9 @@ def load_table(spec: DatasetSpec) -> pd.DataFrame:
     except Exception as exc:  # pandas raises many types for unreadable files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{where}: cannot read it as CSV or Parquet ({first})") from None
+    # Rows are counted from the file's first data row, as a CSV's are: a Parquet file's index (strings, say) is
+    # metadata, except a named one, which becomes a column as ``to_csv`` would have written it.
+    frame = frame.reset_index(drop=all(name is None for name in frame.index.names))
     frame.columns = [str(c) for c in frame.columns]
     if frame.empty or frame.shape[1] < 2:
         raise UserError(f"{where}: the file has no data rows or fewer than two columns "
@@ -66,18 +69,46 @@ def load_table(spec: DatasetSpec) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, spec: DatasetSpec) -> pd.DataFrame:
-    """A CSV separated by a comma, semicolon, tab or bar; utf-8-sig drops Excel's byte-order mark."""
+    """A CSV separated by a comma, semicolon, tab or bar, compressed or not (as pandas infers from the suffix:
+    .gz, .bz2, .xz, .zip); utf-8-sig drops Excel's byte-order mark."""
     import csv
+    import io
 
     utf8 = spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     encoding = "utf-8-sig" if utf8 else spec.encoding
-    with open(path, encoding=encoding, newline="") as f:
-        sample = f.read(64 * 1024)
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as f:
+        sample = f.read(64 * 1024)  # the decompressed text: the encoding check applies to what pandas will read
     try:
         sep = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:  # one column, or nothing to tell them apart: the usual comma
         sep = ","
     return pd.read_csv(path, sep=sep, encoding=encoding, header=0 if spec.header else None)
+
+
+def _open_binary(path: Path):
+    """The file's bytes, decompressed where its suffix says it is compressed (pandas' suffixes but .zst, which needs a package of its own)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        import gzip
+
+        return gzip.open(path)
+    if suffix == ".bz2":
+        import bz2
+
+        return bz2.open(path)
+    if suffix == ".xz":
+        import lzma
+
+        return lzma.open(path)
+    if suffix == ".zip":
+        import zipfile
+
+        archive = zipfile.ZipFile(path)
+        names = archive.namelist()
+        if len(names) != 1:
+            raise ValueError(f"a zip archive must hold exactly one file, it holds {len(names)}")
+        return archive.open(names[0])
+    return open(path, "rb")
 
 
 def _looks_numeric(name: str) -> bool:

@@ -32,6 +32,7 @@ def test_config_error_is_one_line_with_exit_code_2(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: order.stages: unknown stage 'widht'")
     assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("outputs/*/*")), "a config error leaves no run folder behind"
 
 
 def test_full_traceback_on_request(tmp_path):

@@ -92,3 +92,40 @@ def test_file_dataset_needs_a_path_and_a_target(customers_csv):
         load_dataset(DatasetSpec("file"))
     with pytest.raises(UserError, match=r"^dataset.target is not set: .*columns: customer_id"):
         load_dataset(DatasetSpec("file", str(customers_csv)))
+
+
+# --- compressed CSVs and Parquet indexes ----------------------------------------------------------
+
+
+def _frame(n=40):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=n), "note": ["café"] * n, "y": rng.integers(0, 2, n)})
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip"])
+def test_a_compressed_csv_reads_as_pandas_reads_it(tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    _frame().to_csv(path, index=False, sep=";")  # pandas compresses by the suffix; the separator is sniffed
+    data = load_dataset(DatasetSpec("file", path=str(path), target="y"))
+    assert list(data.X.columns) == ["a", "note"] and len(data.X) == 40
+
+
+def test_a_compressed_csv_in_another_encoding_names_the_encoding(tmp_path):
+    path = tmp_path / "data.csv.gz"
+    _frame().to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(UserError, match=r"not utf-8 text \(byte b'\\xe9'.*dataset.encoding=latin-1"):
+        load_dataset(DatasetSpec("file", path=str(path), target="y"))
+    assert load_dataset(DatasetSpec("file", path=str(path), target="y", encoding="latin-1")).X["note"][0] == "café"
+
+
+def test_a_parquet_file_with_a_string_index_counts_data_rows(tmp_path):
+    frame = _frame().drop(columns="note")
+    frame.index = [f"r{i}" for i in range(len(frame))]
+    frame.loc["r5", "a"] = np.inf
+    frame.to_parquet(tmp_path / "data.parquet")
+    with pytest.raises(UserError, match=r"column 'a' has infinite or too large values \(data row 6: inf"):
+        load_dataset(DatasetSpec("file", path=str(tmp_path / "data.parquet"), target="y"))
+    named = _frame().drop(columns="note").rename_axis("patient")
+    named.index = named.index.astype(str)
+    named.to_parquet(tmp_path / "named.parquet")
+    assert "patient" in load_dataset(DatasetSpec("file", path=str(tmp_path / "named.parquet"), target="y")).X
