@@ -6,6 +6,7 @@ shows tracebacks.
 """
 import gc
 import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -26,12 +27,27 @@ def main(cfg) -> None:
     app.main(cfg)
 
 
+def options_after_overrides(args: list[str]) -> str | None:
+    """Hydra's options (``-m``, ``--cfg job``) must come before the overrides, or argparse prints its usage text."""
+    first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), None)
+    late = [a for a in args[first:] if a.startswith("-")] if first is not None else []
+    if not late:
+        return None
+    options = [a for a in args if a.startswith("-")]
+    rest = [a for a in args if not a.startswith("-")]
+    return (f"{late[0]} comes after the overrides; put options first: "
+            f"python -m pipeline {' '.join([*options, *rest])}")
+
+
 def cli() -> None:
     """Hydra's own errors (override syntax, unknown options) become one line too."""
     errors.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     errors.never_swallow_ctrl_c()
     errors.sigterm_as_interrupt()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    misplaced = options_after_overrides(sys.argv[1:])
+    if misplaced:
+        errors.exit_with(UserError(misplaced))
     try:
         main()
     except (HydraException, OmegaConfBaseException) as exc:

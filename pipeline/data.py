@@ -182,8 +182,11 @@ def split(data: Dataset, test_size: float, seed: int) -> tuple[Dataset, Dataset]
     stratify = data.y if data.task != "regression" else None
     if stratify is not None and data.y.value_counts().min() < 2:
         counts = data.y.value_counts()
+        numbers = pd.api.types.is_numeric_dtype(data.y) and not pd.api.types.is_bool_dtype(data.y)
+        hint = "; if the target is a quantity to predict, not a label, set dataset.task=regression" if numbers else ""
         raise UserError(f"dataset: class '{counts.idxmin()}' has {counts.min()} row; a stratified test split needs at "
-                        "least 2 rows of every class (and search.cv more for the folds); add rows or drop the class")  # fmt: skip
+                        f"least 2 rows of every class (and search.cv more for the folds); add rows or drop the class"
+                        f"{hint}")  # fmt: skip
     try:
         X_tr, X_te, y_tr, y_te = train_test_split(
             data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify

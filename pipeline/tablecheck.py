@@ -12,6 +12,7 @@ from pipeline.errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the networks compute in float32: larger numbers overflow
 TRUE_FALSE = {"true": 1.0, "false": 0.0}
+MIN_ROWS = 6  # the fewest that a test split and two folds of two rows each can come from
 
 
 def checked(X: pd.DataFrame, y: pd.Series, where: str, target: str) -> tuple[pd.DataFrame, pd.Series, list[str]]:
@@ -23,6 +24,9 @@ def checked(X: pd.DataFrame, y: pd.Series, where: str, target: str) -> tuple[pd.
         dropped = int(y.isna().sum())
         notes.append(f"dataset: dropped {dropped} of {len(y)} rows whose target {target!r} is missing")
         X, y = X[y.notna()], y[y.notna()]
+    if len(y) < MIN_ROWS:
+        raise UserError(f"{where}: {len(y)} data row{'s' if len(y) != 1 else ''} with a target; a search needs at least "
+                        f"{MIN_ROWS} (a test split and cross-validation folds); add rows")  # fmt: skip
     if X.shape[1] == 0:
         raise UserError(f"{where}: no feature columns left; check dataset.drop")
     X, converted = _booleans_as_numbers(X)

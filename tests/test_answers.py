@@ -170,3 +170,38 @@ def test_a_worker_s_xla_flags_are_xla_flags(monkeypatch):
     proc = subprocess.run([sys.executable, "-c", "import jax.numpy as j; print(float(j.ones(3).sum()))"], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.stdout.strip() == "3.0", proc.stderr
+
+
+# --- messages that point the right way --------------------------------------------------------------
+
+
+def test_a_one_row_file_is_too_few_rows_not_a_target_leak(tmp_path):
+    from pipeline.config.schema import DatasetSpec
+    from pipeline.data import load_dataset
+    from pipeline.errors import UserError
+
+    (tmp_path / "one.csv").write_text("a,b,y\n1,2,1\n")
+    with pytest.raises(UserError, match=r"1 data row with a target; a search needs at least 6 .*; add rows$"):
+        load_dataset(DatasetSpec("file", path=str(tmp_path / "one.csv"), target="y"))
+
+
+def test_an_integer_class_of_one_row_names_regression_as_a_way_out():
+    from pipeline.data import split
+    from pipeline.errors import UserError
+    from pipeline.records import Dataset
+
+    y = pd.Series([1, 1, 2, 2, 3, 3, 7])
+    data = Dataset("t", pd.DataFrame({"a": range(7)}), y, "multiclass")
+    with pytest.raises(UserError, match="class '7' has 1 row.*set dataset.task=regression"):
+        split(data, 0.3, 0)
+    labels = Dataset("t", data.X, y.map(lambda v: f"c{v}"), "multiclass")
+    with pytest.raises(UserError, match="add rows or drop the class$"):
+        split(labels, 0.3, 0)
+
+
+def test_options_after_overrides_are_one_line_that_shows_the_order():
+    from pipeline.__main__ import options_after_overrides
+
+    assert options_after_overrides(["-m", "search.cv=2", "search.seed=0,1"]) is None
+    assert options_after_overrides(["search.cv=2", "-m", "search.seed=0,1"]) == (
+        "-m comes after the overrides; put options first: python -m pipeline -m search.cv=2 search.seed=0,1")
