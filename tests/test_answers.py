@@ -205,3 +205,117 @@ def test_options_after_overrides_are_one_line_that_shows_the_order():
     assert options_after_overrides(["-m", "search.cv=2", "search.seed=0,1"]) is None
     assert options_after_overrides(["search.cv=2", "-m", "search.seed=0,1"]) == (
         "-m comes after the overrides; put options first: python -m pipeline -m search.cv=2 search.seed=0,1")
+
+
+# --- the store acts only on what it wrote ----------------------------------------------------------
+
+
+def _project(tmp_path):
+    for name in ("src", "tests", "data"):
+        (tmp_path / "project" / name).mkdir(parents=True)
+        (tmp_path / "project" / name / "keep.txt").write_text("mine")
+    return tmp_path / "project"
+
+
+@pytest.mark.parametrize("command", [["list"], ["prune", "--damaged"], ["prune", "--older-than", "0"],
+                                     ["prune", "--keep-last", "0"]])  # fmt: skip
+def test_the_store_cli_refuses_a_folder_that_is_not_a_store_and_touches_nothing(tmp_path, capsys, command):
+    from pipeline.store.cli import main as store_main
+
+    project = _project(tmp_path)
+    assert store_main(["--dir", str(project), *command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --dir {project}: not a stage store") and "\n" not in err
+    assert sorted(p.name for p in project.iterdir()) == ["data", "src", "tests"]
+
+
+def test_a_store_prunes_only_its_own_entries(tmp_path, capsys):
+    from pipeline.store import StageStore
+    from pipeline.store.cli import main as store_main
+    from tests.test_store import DESCRIPTION, KEY, a_result
+
+    store = StageStore(tmp_path / "stages")
+    store.put(KEY, DESCRIPTION, a_result())
+    (tmp_path / "stages" / "notes").mkdir()  # the user's own folder inside the store
+    (tmp_path / "stages" / KEY / "checksum").unlink()  # damaged
+    assert store_main(["--dir", str(tmp_path / "stages"), "list"]) == 0
+    assert "1 damaged entry" in capsys.readouterr().out
+    assert store_main(["--dir", str(tmp_path / "stages"), "prune", "--damaged"]) == 0
+    assert sorted(p.name for p in (tmp_path / "stages").iterdir() if not p.name.startswith(".")) == ["notes"]
+
+
+@pytest.mark.parametrize("field, value", [("created", 5), ("created", "yesterday"), ("winner", "depth=2"),
+                                          ("mean_score", "high"), ("fits", None)])  # fmt: skip
+def test_an_entry_of_the_wrong_shape_is_damaged_listed_and_pruned(tmp_path, capsys, field, value):
+    import hashlib
+
+    from pipeline.store import StageStore
+    from pipeline.store.cli import main as store_main
+    from tests.test_store import DESCRIPTION, KEY, a_result
+
+    store = StageStore(tmp_path)
+    store.put(KEY, DESCRIPTION, a_result())
+    entry = tmp_path / KEY
+    record = json.loads((entry / "result.json").read_text())
+    (entry / "result.json").write_text(json.dumps(record | {field: value}))
+    names = sorted(p.name for p in entry.iterdir() if p.name != "checksum")  # a checksum that matches the edit
+    digest = hashlib.sha256(b"".join(n.encode() + b"\0" + (entry / n).read_bytes() + b"\0" for n in names))
+    (entry / "checksum").write_text(digest.hexdigest() + "\n")
+    assert store.inspect(KEY).damage.startswith(f"result.json: {field} is")
+    assert store.get(KEY) is None  # a run recomputes it
+    store.put(KEY, DESCRIPTION, a_result())
+    (entry / "result.json").write_text(json.dumps(record | {field: value}))
+    (entry / "checksum").write_text(digest.hexdigest() + "\n")
+    assert store_main(["--dir", str(tmp_path), "list"]) == 0
+    assert "damaged" in capsys.readouterr().out
+    assert store_main(["--dir", str(tmp_path), "prune", "--older-than", "1"]) == 0
+    assert store_main(["--dir", str(tmp_path), "prune", "--damaged"]) == 0
+    assert not entry.exists()
+
+
+def test_candidate_locks_are_a_fixed_few_whatever_the_number_of_candidates(tmp_path):
+    import resource
+
+    from pipeline.store.candidates import LOCKS, CandidateStore
+    from pipeline.store.keys import stage_key
+
+    keys = [stage_key({"candidate": i}) for i in range(3000)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:
+        store = CandidateStore(tmp_path)
+        with store.computing(keys):
+            for key in keys[:5]:
+                store.put(key, {"k": key}, {"split0_test_score": 0.5})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert store.mode == "readwrite"  # EMFILE would have stopped it keeping candidates
+    assert len(list((tmp_path / ".candidates" / ".locks").iterdir())) <= LOCKS
+    assert len(store.lookup(keys[:5])) == 5
+
+
+def test_prune_unlinks_a_stage_lock_only_while_holding_it_and_a_waiter_takes_a_fresh_one(tmp_path):
+    import threading
+
+    from pipeline.store import StageStore
+
+    store = StageStore(tmp_path)
+    key = "e" * 64
+    entered, order = threading.Event(), []
+    with store._lock(key):
+        def waiter():
+            with store._lock(key):
+                order.append("waiter")
+                entered.set()
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        import time
+
+        time.sleep(0.2)
+        (tmp_path / ".locks" / f"{key}.lock").unlink()  # prune's unlink, done while the lock is held
+        order.append("holder")
+    thread.join(5)
+    assert order == ["holder", "waiter"] and entered.is_set()
+    # the waiter re-took the lock on a file that exists: a third process would wait on the same one
+    assert (tmp_path / ".locks" / f"{key}.lock").is_file()

@@ -84,12 +84,12 @@ def test_real_config_keys_are_stable_across_equivalent_overrides():
 
 def test_put_then_get_round_trips(tmp_path):
     store = StageStore(tmp_path)
-    store.put("k1", DESCRIPTION, a_result())
-    got = store.get("k1")
+    store.put(KEY, DESCRIPTION, a_result())
+    got = store.get(KEY)
     assert got.reused and got.winner == {"model__depth": 2} and got.tuned == ("model__depth",)
     assert got.mean_score == 0.9 and got.seconds == 3.5
     assert list(got.cv_results["mean_test_score"]) == [0.8, 0.9]
-    files = sorted(p.name for p in (tmp_path / "k1").iterdir())
+    files = sorted(p.name for p in (tmp_path / KEY).iterdir())
     assert files == ["checksum", "cv_results.csv", "description.json", "result.json"]  # no pickles
 
 
@@ -120,11 +120,11 @@ def test_corrupt_entry_is_reported_and_recomputed(tmp_path, damage):
 
 
 def test_leftover_temporary_folders_are_ignored_and_cleaned(tmp_path):
-    (tmp_path / ".tmp-k-dead1234").mkdir(parents=True)
-    (tmp_path / ".tmp-k-dead1234" / "result.json").write_text("{")
+    (tmp_path / f".tmp-{KEY}-dead1234").mkdir(parents=True)
+    (tmp_path / f".tmp-{KEY}-dead1234" / "result.json").write_text("{")
     store = StageStore(tmp_path)
-    assert not (tmp_path / ".tmp-k-dead1234").exists()
-    assert store.get("k") is None and store.entries() == []
+    assert not (tmp_path / f".tmp-{KEY}-dead1234").exists()
+    assert store.get(KEY) is None and store.entries() == []
 
 
 def test_readonly_and_off_modes_never_write(tmp_path):
@@ -204,7 +204,7 @@ def test_two_processes_racing_for_one_key_compute_it_once(tmp_path):
 
 def test_store_cli_list_show_prune(tmp_path, capsys):
     store = StageStore(tmp_path)
-    for i, key in enumerate(["aaa111", "bbb222", "ccc333"]):
+    for i, key in enumerate(k.ljust(64, "0") for k in ["aaa111", "bbb222", "ccc333"]):
         store.put(key, DESCRIPTION, a_result(stage=f"s{i}"))
         time.sleep(1.1)  # distinct creation times (seconds resolution)
     assert main(["--dir", str(tmp_path), "list"]) == 0
@@ -217,7 +217,7 @@ def test_store_cli_list_show_prune(tmp_path, capsys):
     assert main(["--dir", str(tmp_path), "prune", "--keep-last", "1", "--dry-run"]) == 0
     assert len(store.entries()) == 3
     assert main(["--dir", str(tmp_path), "prune", "--keep-last", "1"]) == 0
-    assert [e.key for e in store.entries()] == ["ccc333"]
+    assert [e.key for e in store.entries()] == ["ccc333".ljust(64, "0")]
     assert main(["--dir", str(tmp_path), "prune", "--older-than", "0"]) == 0
     assert store.entries() == []
 

@@ -9,6 +9,10 @@ Layout (one folder per key, nothing pickled, so a shared store is safe to read):
     stages/<key>/checksum           sha256 of the three files above
     stages/.locks/<key>.lock        one lock per key: a stage is computed once at a time
     stages/.tmp-<key>-<id>/         an entry being written; renamed into place when complete
+    stages/.stage-store             the marker: this folder is a stage store (the store CLI acts on no other)
+
+An entry is a folder named by a key (64 hex digits): the store lists, reads and prunes only
+those, so a folder it did not write is never touched.
 
 Reads and writes only JSON and tables; knows no Keras.
 """
@@ -34,12 +38,18 @@ import pandas as pd
 
 from pipeline.errors import PipelineError, UserError, cannot_write
 from pipeline.records import FinalModel, StageResult
-from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, stage_key
+from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, is_key, stage_key
 
 __all__ = ["FORMAT", "Entry", "StageStore", "canonical", "describe_final", "describe_run", "describe_stage", "stage_key"]
 
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
+MARKER = ".stage-store"  # written into every store folder the store writes to
 log = logging.getLogger(__name__)
+
+
+def is_store(folder: Path) -> bool:
+    """A folder the store wrote: its marker, or (a store from before the marker) its lock folder."""
+    return (folder / MARKER).is_file() or (folder / ".locks").is_dir()
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,8 @@ class StageStore:
                 probe = self.root / ".locks" / f".probe-{uuid.uuid4().hex[:8]}"
                 probe.touch()
                 probe.unlink()
+                if not (self.root / MARKER).is_file():
+                    (self.root / MARKER).write_text(json.dumps({"stage_store": True, "format": FORMAT}) + "\n")
             self.clean_leftovers()
 
     def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
@@ -101,8 +113,11 @@ class StageStore:
             return None
         try:
             self._verify(folder)
+            damage = malformed(folder)
+            if damage:
+                raise ValueError(damage)
             return read(folder)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             self.report(f"stage store: entry {key[:12]} is corrupt ({exc}); recomputing it")
             self._discard(folder)
             return None
@@ -132,10 +147,9 @@ class StageStore:
         """Every entry folder, damaged ones included (``damage`` says why), newest first."""
         found = []
         for folder in self.root.iterdir() if self.root.is_dir() else ():
-            if folder.name.startswith(".") or not folder.is_dir():
-                continue
-            found.append(self.inspect(folder.name))
-        return sorted(found, key=lambda e: e.result.get("created", ""), reverse=True)
+            if is_key(folder.name) and folder.is_dir():  # the store's own entries, nothing else in the folder
+                found.append(self.inspect(folder.name))
+        return sorted(found, key=lambda e: str(e.result.get("created", "")), reverse=True)
 
     def inspect(self, key: str) -> Entry:
         """An entry as found on disk, with what is wrong with it (checksum, missing or unreadable files)."""
@@ -143,12 +157,16 @@ class StageStore:
         description, result, damage = {}, {}, None
         try:
             self._verify(folder)
+            damage = malformed(folder)
         except (OSError, ValueError) as exc:
             damage = f"{exc.strerror} ({Path(exc.filename).name})" if isinstance(exc, OSError) and exc.filename else str(exc)
         with contextlib.suppress(OSError, ValueError):
             description = json.loads((folder / "description.json").read_text())
         with contextlib.suppress(OSError, ValueError):
             result = json.loads((folder / "result.json").read_text())
+        if damage and isinstance(result, dict):  # only the fields of the right type are shown
+            kinds = {**STAGE_FIELDS, **FINAL_FIELDS, "created": str}
+            result = {k: v for k, v in result.items() if k not in kinds or isinstance(v, kinds[k])}
         size = 0
         with contextlib.suppress(OSError):  # another process may be removing it
             size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -156,7 +174,7 @@ class StageStore:
                      size, damage)  # fmt: skip
 
     def resolve(self, prefix: str) -> str:
-        matches = [p.name for p in self.root.glob(f"{prefix}*") if p.is_dir() and not p.name.startswith(".")]
+        matches = [p.name for p in self.root.glob(f"{prefix}*") if p.is_dir() and is_key(p.name)]
         if len(matches) != 1:
             problem = "no entry" if not matches else f"{len(matches)} entries"
             raise UserError(f"store key {prefix!r}: {problem} in {self.root} start with it; "
@@ -171,35 +189,46 @@ class StageStore:
         """Delete temporary folders of writers that died (their key's lock is free)."""
         for tmp in self.root.glob(".tmp-*"):
             key = tmp.name.split("-")[1]
+            if not is_key(key):
+                continue
             with self._lock(key, wait=False) as held:
                 if held:
                     shutil.rmtree(tmp, ignore_errors=True)
 
-    def stale_locks(self) -> list[Path]:
-        """Lock files of keys that have no entry and that nobody holds: safe to delete."""
+    def stale_locks(self, remove: bool = False) -> list[Path]:
+        """Lock files of keys that have no entry and that nobody holds; ``remove`` deletes them while holding
+        them (a process waiting on one finds it gone and takes a fresh one: see ``_lock``)."""
         stale = []
         for lock in (self.root / ".locks").glob("*.lock"):
-            if not (self.root / lock.stem).is_dir():
+            if is_key(lock.stem) and not (self.root / lock.stem).is_dir():
                 with self._lock(lock.stem, wait=False) as held:
                     if held:
                         stale.append(lock)
+                        if remove:
+                            lock.unlink(missing_ok=True)
         return stale
 
     @contextlib.contextmanager
     def _lock(self, key: str, wait: bool = True) -> Iterator[bool]:
-        with _writing_to(self.root, "a lock file", read_only_hint=True):
-            (self.root / ".locks").mkdir(parents=True, exist_ok=True)
-            handle = open(self.root / ".locks" / f"{key}.lock", "a")
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """The key's lock, held. A lock file removed by prune while we waited on it is no lock: take it again."""
+        path = self.root / ".locks" / f"{key}.lock"
+        while True:
+            with _writing_to(self.root, "a lock file", read_only_hint=True):
+                (self.root / ".locks").mkdir(parents=True, exist_ok=True)
+                handle = open(path, "a")
+            with handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    if not _same_file(handle, path):  # unlinked (prune) while we waited: it locks nothing now
+                        continue
+                    yield True
+                    return
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _verify(self, folder: Path) -> None:
         expected = (folder / "checksum").read_text().strip()
@@ -222,6 +251,39 @@ def _writing_to(root: Path, what: str, read_only_hint: bool = False) -> Iterator
             error = UserError(f"store.dir={root}: cannot write {what} ({exc.strerror}); to reuse its stages without "
                               "writing, run with store.mode=readonly (or store.mode=off, or a writable store.dir)")  # fmt: skip
         raise error from None
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+STAGE_FIELDS = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "candidates": int, "fits": int,
+                "failed_fits": int, "seconds": (int, float), "mean_score": (int, float), "std_score": (int, float)}
+FINAL_FIELDS = {"stage": str, "metric": str, "test_score": (int, float)}
+
+
+def malformed(folder: Path) -> str | None:
+    """Why an entry's JSON, valid as JSON, is not what the store writes (a field missing or of another type)."""
+    description = json.loads((folder / "description.json").read_text())
+    result = json.loads((folder / "result.json").read_text())
+    if not isinstance(description, dict) or not isinstance(result, dict):
+        return "description.json or result.json is not an object"
+    created = result.get("created")
+    if not isinstance(created, str):
+        return f"result.json: created is {created!r}, not a date"
+    try:
+        datetime.fromisoformat(created)
+    except ValueError:
+        return f"result.json: created is {created!r}, not a date"
+    fields = FINAL_FIELDS if result.get("stage") == "final" else STAGE_FIELDS
+    for name, kind in fields.items():
+        value = result.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"result.json: {name} is {value!r}, not {getattr(kind, '__name__', 'a number')}"
+    return None
 
 
 def _checksum(folder: Path) -> str:

@@ -5,8 +5,10 @@ full parameters, the training data, the folds, the training settings, the scorer
 engine; its key is the hash of exactly that (``keys.describe_candidate``). One JSON file per
 key under ``<store.dir>/.candidates/``, written to a temporary file and renamed (complete or
 absent), with a checksum that a damaged file fails (it is reported and evaluated again).
-Candidates being evaluated are locked (in key order, so two processes never deadlock), so
-two runs that need the same candidate evaluate it once.
+Candidates being evaluated are locked, so two runs that need the same candidate evaluate it
+once: by one of ``LOCKS`` lock files chosen by the key (taken in order, so two processes never
+deadlock), a fixed set, so a stage of thousands of candidates holds a few dozen open files
+and the lock folder never grows.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.store.keys import canonical
+from pipeline.store.keys import canonical, is_key
 
 log = logging.getLogger(__name__)
+LOCKS = 64  # lock files (and so open files at most, while a stage is evaluated): well under any open-file limit
 
 
 class CandidateStore:
@@ -49,7 +52,7 @@ class CandidateStore:
 
     def kept(self) -> list[Path]:
         """Every candidate file (``python -m pipeline.store`` lists and prunes them)."""
-        return sorted(self.folder.glob("*/*.json"))
+        return sorted(p for p in self.folder.glob("*/*.json") if is_key(p.stem))
 
     def put(self, key: str, description: dict[str, Any], row: dict[str, Any]) -> None:
         if self.mode != "readwrite":
@@ -76,13 +79,29 @@ class CandidateStore:
             try:
                 if self.mode == "readwrite":
                     (self.folder / ".locks").mkdir(parents=True, exist_ok=True)
-                    for key in sorted(set(keys)):
-                        handle = held.enter_context(open(self.folder / ".locks" / f"{key}.lock", "a"))
+                    for bucket in sorted({int(key[:8], 16) % LOCKS for key in keys}):
+                        handle = held.enter_context(open(self.folder / ".locks" / f"bucket-{bucket:02d}.lock", "a"))
                         fcntl.flock(handle, fcntl.LOCK_EX)
                         held.callback(fcntl.flock, handle, fcntl.LOCK_UN)
             except OSError as exc:
                 self._stop_keeping(exc)
             yield
+
+    def stale_locks(self, remove: bool = False) -> list[Path]:
+        """Per-candidate lock files of earlier versions (one per candidate ever evaluated), that nobody holds."""
+        stale = []
+        for lock in (self.folder / ".locks").glob("*.lock"):
+            if not is_key(lock.stem):
+                continue
+            with open(lock, "a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                stale.append(lock)
+                if remove:
+                    lock.unlink(missing_ok=True)  # while held
+        return stale
 
     def _stop_keeping(self, exc: OSError) -> None:
         """Candidates only save work: a store that cannot take them is said once, and the run goes on."""

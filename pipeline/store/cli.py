@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UserError
-from pipeline.store import StageStore
+from pipeline.store import MARKER, StageStore, is_store
 from pipeline.store.candidates import CandidateStore, read
 
 
@@ -28,7 +28,7 @@ def _list(store: StageStore, console) -> None:
         table.add_row(
             e.key[:12], stage, f"{dataset.get('name', '?')} ({str(dataset.get('fingerprint', ''))[:8]})",
             _short(e.description.get("frozen", {})), _short(e.result.get("winner", {})) or "-",
-            f"{score:.4f}" if isinstance(score, int | float) else "?", e.result.get("created", "")[:16].replace("T", " "),
+            f"{score:.4f}" if isinstance(score, int | float) else "?", str(e.result.get("created", ""))[:16].replace("T", " "),
             f"{e.size / 1024:.1f} KiB",
         )  # fmt: skip
     console.print(table)
@@ -88,9 +88,7 @@ def _prune(store: StageStore, older_than: float | None, keep_last: int | None, d
             store.remove(key)
         console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({what})")
     candidates = _prune_candidates(CandidateStore(store.root), older_than, damaged, dry_run)
-    locks = store.stale_locks()
-    for lock in locks if not dry_run else ():
-        lock.unlink(missing_ok=True)
+    locks = store.stale_locks(remove=not dry_run) + CandidateStore(store.root).stale_locks(remove=not dry_run)
     console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed"
                   + (f"; {candidates} evaluated candidates {'would be ' if dry_run else ''}removed" if candidates else "")
                   + (f"; {len(locks)} stale lock files {'would be ' if dry_run else ''}removed" if locks else ""))  # fmt: skip
@@ -136,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("prune: give --older-than DAYS, --keep-last N and/or --damaged")
         if not Path(args.dir).expanduser().is_dir():
             raise UserError(f"--dir {args.dir}: no stage store there; run the pipeline first or pass --dir")
+        if not is_store(Path(args.dir).expanduser()):
+            raise UserError(f"--dir {args.dir}: not a stage store (no {MARKER} marker); nothing was touched; "
+                            "pass the folder that store.dir names (default: stages)")  # fmt: skip
         store = StageStore(args.dir, "readwrite" if args.command == "prune" else "readonly")
         if args.command == "list":
             _list(store, console)

@@ -29,6 +29,11 @@ def canonical(value: Any) -> Any:
     return value
 
 
+def is_key(name: str) -> bool:
+    """Does ``name`` look like a key (a sha256 in hex): what the store names its entries, and nothing else."""
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
 def stage_key(description: Mapping[str, Any]) -> str:
     """The key of a description: sha256 of its canonical JSON, the stage's display name left out."""
     keyed = dict(description)
