@@ -6,8 +6,10 @@ keeps every result, and observers show and write what happened.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from pipeline import data, space, strategies
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
 from pipeline.engines.base import Engine
-from pipeline.errors import interruption, writing
+from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
 from pipeline.observers import Observer
 from pipeline.racing import Halving
 from pipeline.records import Evaluation, FinalModel, Problem, RunResult, StageResult
@@ -24,6 +26,8 @@ from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
 from pipeline.store import StageStore, describe_final, describe_run, describe_stage, stage_key
 from pipeline.store.candidates import CandidateStore
+
+log = logging.getLogger(__name__)
 
 
 def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> RunResult:
@@ -44,7 +48,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
 
     def refit() -> FinalModel:
         path = run_dir / "model.keras"
-        with writing("hydra.run.dir", run_dir, "the final model"):
+        with writing("hydra.run.dir", run_dir, "the final model"), _refit_failure(best_params, results):
             return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
 
     with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
@@ -118,6 +122,26 @@ def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers
         count += result.candidates
         current.update(result.winner)
     return count
+
+
+@contextlib.contextmanager
+def _refit_failure(params: dict[str, Any], results: list[StageResult]):
+    """A final refit that raises is never a dead end: one line naming the winners' stages and their store keys
+    (a stored winner that cannot be refit would fail every rerun the same way) and how to remove them."""
+    try:
+        yield
+    except (PipelineError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        log.error("the final refit raised", exc_info=exc)
+        stored = [r for r in results if r.reused and r.key]
+        where = ""
+        if stored:
+            keys = ", ".join(f"{r.stage} (store key {r.key[:12]})" for r in stored)
+            where = (f"; the winners of {keys} were read from the stage store: `python -m pipeline.store prune --key "
+                     f"{stored[-1].key[:12]}` removes one, or run with store.mode=off to recompute them")  # fmt: skip
+        raise UserError(f"the final refit with {space.label(params)} failed ({exception_line(str(exc)) or type(exc).__name__})"
+                        f"{where}") from None
 
 
 def _stored(stages: int) -> str:

@@ -180,3 +180,8 @@ def corrected_ttest(differences, cv: int, alternative: str = "two-sided") -> flo
 
 def _short(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items())
+
+
+def label(params: Mapping[str, Any]) -> str:
+    """``optimizer=sgd, momentum=0.9``: a parameter set in words (short names, sorted)."""
+    return _short(dict(sorted(params.items())))

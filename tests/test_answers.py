@@ -319,3 +319,58 @@ def test_prune_unlinks_a_stage_lock_only_while_holding_it_and_a_waiter_takes_a_f
     assert order == ["holder", "waiter"] and entered.is_set()
     # the waiter re-took the lock on a file that exists: a third process would wait on the same one
     assert (tmp_path / ".locks" / f"{key}.lock").is_file()
+
+
+# --- numbers as the type each parameter takes ---------------------------------------------------------
+
+
+def test_numbers_are_normalised_once_to_the_type_each_parameter_takes():
+    from pipeline.store import describe_stage, stage_key
+    from pipeline.strategies import staged
+    from tests.conftest import spec_for
+
+    spec = spec_for("stages.lr_momentum.grid.optimizer__momentum=[0,0.5]", "stages.neurons.grid.model__neurons=[4.0,8]",
+                    "model.params.model__dropout=0", "stages.dropout.grid.model__dropout=[0,0.0,0.2]")  # fmt: skip
+    assert spec.stages["lr_momentum"].grid["optimizer__momentum"] == [0.0, 0.5]
+    assert all(type(v) is float for v in spec.stages["lr_momentum"].grid["optimizer__momentum"])
+    assert spec.stages["neurons"].grid["model__neurons"] == [4, 8] and type(spec.stages["neurons"].grid["model__neurons"][0]) is int
+    assert spec.stages["dropout"].grid["model__dropout"] == [0.0, 0.2] and type(spec.model.params["model__dropout"]) is float
+    spelled = spec_for("stages.lr_momentum.grid.optimizer__momentum=[0.0,0.5]", "model.params.model__dropout=0.0")
+    run = {"data": "same"}
+    for a, b in zip(staged(spec)[:2], staged(spelled)[:2]):
+        assert stage_key(describe_stage(run, a, {}, spec.conditions(), spec.model.params)) == \
+            stage_key(describe_stage(run, b, {}, spelled.conditions(), spelled.model.params))  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])
+def test_an_integer_momentum_trains_on_both_engines(run_tiny, engine):
+    result, _ = run_tiny("dataset=iris", "order.stages=[lr_momentum]", "model.params.optimizer=sgd",
+                         "stages.lr_momentum.grid.optimizer__momentum=[0,0.5]", f"search.engine={engine}")  # fmt: skip
+    assert result.stages[0].failed_fits == 0 and np.isfinite(result.test_score)
+
+
+def test_a_stored_winner_that_cannot_be_refit_names_its_stage_and_store_key(run_tiny, tmp_path, capsys):
+    """A winner stored by an older version (an integer momentum, which Keras' SGD refuses) is no dead end."""
+    import hashlib
+
+    from pipeline.errors import UserError
+    from pipeline.store.cli import main as store_main
+
+    one = ("dataset=iris", "order.stages=[lr_momentum]", "model.params.optimizer=sgd",
+           "stages.lr_momentum.grid.optimizer__momentum=[0.0,0.5]")  # fmt: skip
+    first, _ = run_tiny(*one)
+    entry = tmp_path / "stages" / first.stages[0].key
+    record = json.loads((entry / "result.json").read_text())
+    (entry / "result.json").write_text(json.dumps(record | {"winner": {"optimizer__learning_rate": 0.01,
+                                                                       "optimizer__momentum": 0}}))  # fmt: skip
+    names = sorted(p.name for p in entry.iterdir() if p.name != "checksum")
+    digest = hashlib.sha256(b"".join(n.encode() + b"\0" + (entry / n).read_bytes() + b"\0" for n in names))
+    (entry / "checksum").write_text(digest.hexdigest() + "\n")
+    with pytest.raises(UserError) as caught:
+        run_tiny(*one)
+    message = str(caught.value)
+    assert message.startswith("the final refit with ") and "momentum=0 failed (`momentum` must be a float" in message
+    assert f"lr_momentum (store key {entry.name[:12]})" in message and f"prune --key {entry.name[:12]}" in message
+    assert store_main(["--dir", str(tmp_path / "stages"), "prune", "--key", entry.name[:12]]) == 0
+    again, _ = run_tiny(*one)
+    assert not again.stages[0].reused and np.isfinite(again.test_score)

@@ -61,6 +61,20 @@ for _name in SEARCHABLE:
         VALUE_RULES.setdefault(_name, (number, "a number"))
 
 
+INTEGER_PARAMS = ("model__depth", "model__neurons", "batch_size", "epochs")
+TEXT_OR_BOOL = ("optimizer", "model__activation", "model__init", "optimizer__nesterov", "optimizer__amsgrad")
+
+
+def normalised(param: str, value: Any) -> Any:
+    """A number as the type the parameter takes: ``0`` is ``0.0`` for momentum (Keras' SGD refuses the integer),
+    ``8.0`` is ``8`` for neurons. One spelling per value, so one store key and one label per value."""
+    if not number(value) or param in TEXT_OR_BOOL:
+        return value
+    if param in INTEGER_PARAMS:
+        return int(value) if float(value).is_integer() else value
+    return float(value)
+
+
 def check_values(key: str, param: str, values: list) -> None:
     """Raise ``UserError`` naming ``key`` when ``param`` is unknown or a value is out of range."""
     if param not in SEARCHABLE:

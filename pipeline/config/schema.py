@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from pipeline.config.catalogue import check_values, number
+from pipeline.config.catalogue import check_values, normalised, number
 from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
@@ -198,7 +198,8 @@ def validate(spec: RunSpec) -> RunSpec:
     if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:
         raise UserError("tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)")
     for name, value in model.params.items():
-        check_values(f"model.params.{name}", name, [value])
+        model.params[name] = normalised(name, value)
+        check_values(f"model.params.{name}", name, [model.params[name]])
     _check_stages(spec)
     _check_nuisance(spec)
     return spec
@@ -217,7 +218,8 @@ def _check_nuisance(spec: RunSpec) -> None:
         entries = how[given[0]]
         _check(isinstance(entries, list) and len(entries) > 0, f"{key}.{given[0]}", entries, "must be a non-empty list")
         if given[0] == "values":
-            check_values(f"{key}.values", param, entries)
+            how["values"] = [normalised(param, v) for v in entries]
+            check_values(f"{key}.values", param, how["values"])
             continue
         _check(all(number(f) and f > 0 for f in entries), f"{key}.factors", entries, "must be numbers > 0")
         _check(number(spec.model.params.get(param)), f"{key}.factors", entries,
@@ -253,7 +255,8 @@ def _check_stages(spec: RunSpec) -> None:
             key = f"stages.{name}.grid.{param}"
             if not isinstance(values, list) or len(values) == 0:
                 raise UserError(f"{key}={_show(values)}: a grid must be a non-empty list, e.g. {param}=[a,b]")
-            check_values(key, param, values)
+            check_values(key, param, [normalised(param, v) for v in values])
+            stage.grid[param] = list(dict.fromkeys(normalised(param, v) for v in values))
             if param in tuned_by:
                 raise UserError(f"{key}: {param} is already tuned by stage {tuned_by[param]!r}; tune it in one stage only")
             tuned_by[param] = name
@@ -275,6 +278,7 @@ def _check_stages(spec: RunSpec) -> None:
                 key = f"stages.{name}.conditions.{param}.{other}"
                 check_values(key, other, [])
                 _check(isinstance(allowed, list) and len(allowed) > 0, key, allowed, "must be a non-empty list")
+                requires[other] = [normalised(other, v) for v in allowed]
 
 
 def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> None:

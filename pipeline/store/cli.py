@@ -126,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     prune.add_argument("--older-than", type=float, metavar="DAYS", help="remove entries created more than DAYS ago")
     prune.add_argument("--keep-last", type=int, metavar="N", help="keep only the N newest entries")
     prune.add_argument("--damaged", action="store_true", help="remove damaged entries (a run would recompute them)")
+    prune.add_argument("--key", metavar="PREFIX", help="remove the entry with this key (or unique prefix of one)")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     args = parser.parse_args(argv)
     console = Console()
     try:
-        if args.command == "prune" and args.older_than is None and args.keep_last is None and not args.damaged:
-            raise UserError("prune: give --older-than DAYS, --keep-last N and/or --damaged")
+        if args.command == "prune" and args.older_than is None and args.keep_last is None and not args.damaged \
+                and not args.key:  # fmt: skip
+            raise UserError("prune: give --older-than DAYS, --keep-last N, --damaged and/or --key PREFIX")
         if not Path(args.dir).expanduser().is_dir():
             raise UserError(f"--dir {args.dir}: no stage store there; run the pipeline first or pass --dir")
         if not is_store(Path(args.dir).expanduser()):
@@ -142,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             _list(store, console)
         elif args.command == "show":
             _show(store, args.key, console)
+        elif args.key:
+            key = store.resolve(args.key)
+            if not args.dry_run:
+                store.remove(key)
+            console.print(f"{'would remove' if args.dry_run else 'removed'} {key[:12]}")
+            if args.older_than is not None or args.keep_last is not None or args.damaged:
+                _prune(store, args.older_than, args.keep_last, args.damaged, args.dry_run, console)
         else:
             _prune(store, args.older_than, args.keep_last, args.damaged, args.dry_run, console)
     except UserError as exc:
