@@ -64,6 +64,7 @@ class Evaluation:
     model_epochs: int | None = None  # epochs trained, summed over models, where not the sum of the rows' (racing, fused)
     fitted: dict[str, Any] | None = None  # every fit's columns, where ``columns`` aggregates them (nuisance re-tuning)
     continued: bool = False  # raced survivors went on training the same models (fused): a rung's row is no new fit
+    notes: tuple[str, ...] = ()  # what the strategy says of how it evaluated (into the stage's decision)
 
 
 @dataclass(frozen=True)

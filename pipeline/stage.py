@@ -65,7 +65,7 @@ def run_stage(
             raise StageFailed(stage.name, 0, cause, what=last)
         raise StageFailed(stage.name, failed, cause)
     best, ties = picked
-    decisions = [f"raced: {racing.describe_rungs(fitted)}" if "iter" in fitted else ""]
+    decisions = [f"raced: {racing.describe_rungs(fitted)}" if "iter" in fitted else "", *evaluation.notes]
     if select == "incumbent":
         best, kept = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)

@@ -374,3 +374,12 @@ def test_a_stored_winner_that_cannot_be_refit_names_its_stage_and_store_key(run_
     assert store_main(["--dir", str(tmp_path / "stages"), "prune", "--key", entry.name[:12]]) == 0
     again, _ = run_tiny(*one)
     assert not again.stages[0].reused and np.isfinite(again.test_score)
+
+
+def test_a_race_whose_last_rung_trains_fewer_epochs_says_so(run_tiny):
+    from tests.test_racing import NINE
+
+    short, _ = run_tiny(*NINE, "model.epochs=2", "search.racing=halving", "search.engine=fused")
+    assert "its last rung trained 1 of model.epochs=2 epochs" in short.stages[0].decision
+    full, _ = run_tiny(*NINE, "search.racing=halving", "search.engine=fused")
+    assert full.stages[0].decision == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"

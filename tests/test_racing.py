@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
 
 from pipeline.racing import Halving, rungs, survivors
 
@@ -46,8 +45,9 @@ def test_a_raced_stage_has_rungs_and_its_winner_ran_the_whole_race(run_tiny, tmp
     table = stage.cv_results
     assert table.groupby("iter").agg(n=("params", "size"), epochs=("n_resources", "first")).values.tolist() == [
         [9, 1], [3, 3], [1, 9]]  # fmt: skip
-    assert stage.candidates == 9 and stage.fits == (9 + 3 + 1) * 2 == display.done
-    assert display.started[0][3] == stage.fits  # the progress bar planned the rungs' fits
+    assert stage.candidates == 9 and display.started[0][3] == (9 + 3 + 1) * 2 == display.done  # the rungs' evaluations
+    # GridSearchCV fits every rung afresh; the fused engine's survivors go on training the same 9 x 2 models
+    assert stage.fits == ((9 + 3 + 1) * 2 if engine == "gridsearchcv" else 9 * 2)
     last = table.loc[table["iter"] == 2].iloc[0]
     assert json.loads(last["params"]) == stage.winner and last["mean_test_score"] == stage.mean_score
     assert "epochs" not in stage.winner  # the resource is n_resources, not a parameter
@@ -96,13 +96,18 @@ def test_one_se_and_the_baselines_race_too(run_tiny):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("search.halving.factor=0.5", "error: search.halving.factor=0.5: must be more than 1, e.g. 3"),
+    ("search.halving.factor=1.05", "error: search.halving.factor=1.05: must be at least 2, e.g. 3: a smaller factor "
+     "keeps every candidate of a small stage at every rung, so nothing is raced"),
     ("search.halving.min_epochs=20", "error: search.halving.min_epochs=20: must be from 1 to model.epochs (2), or null"),
     ("search.racing=hyperband", "error: search.racing=hyperband: choose one of none, halving"),
     ("+stages.depth.racing=yes", "error: stages.depth.racing=yes: choose one of none, halving"),
     ("+stages.depth.grid.epochs=[1,2]", "error: stages.depth.grid.epochs: racing spends epochs, so a raced stage cannot "
      "tune them; set stages.depth.racing=none or tune epochs without racing"),
 ])  # fmt: skip
-def test_bad_racing_settings_are_one_line(tmp_path, override, message):
-    proc = run_cli("dataset=iris", "model.epochs=2", "search.racing=halving", override, cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr.strip() == message
+def test_bad_racing_settings_are_one_line(override, message):
+    from pipeline.errors import UserError
+    from tests.conftest import spec_for
+
+    with pytest.raises(UserError) as caught:
+        spec_for("dataset=iris", "model.epochs=2", "search.racing=halving", override, tiny=False)
+    assert f"error: {caught.value}" == message

@@ -176,7 +176,9 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
     _one_of("search.engine", search.engine, ENGINES)
     _one_of("search.racing", search.racing, RACING)
-    _check(search.halving.factor > 1, "search.halving.factor", search.halving.factor, "must be more than 1, e.g. 3")
+    _check(search.halving.factor >= 2, "search.halving.factor", search.halving.factor,
+           "must be at least 2, e.g. 3: a smaller factor keeps every candidate of a small stage at every rung, so "
+           "nothing is raced")  # fmt: skip
     _check(search.halving.min_epochs is None or 1 <= search.halving.min_epochs <= model.epochs,
            "search.halving.min_epochs", search.halving.min_epochs, f"must be from 1 to model.epochs ({model.epochs}), "
            "or null")  # fmt: skip

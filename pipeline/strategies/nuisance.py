@@ -26,4 +26,5 @@ class Retuned:
         crossed = [{**g, **extra} for g in grids]
         evaluation = self.inner.run_search(crossed, evaluate, base)
         return Evaluation(aggregate(evaluation.columns, list(extra), base), evaluation.first_error,
-                          evaluation.model_epochs, fitted=evaluation.columns)  # fmt: skip
+                          evaluation.model_epochs, fitted=evaluation.columns, continued=evaluation.continued,
+                          notes=evaluation.notes)  # fmt: skip

@@ -5,6 +5,7 @@ continued programs); this strategy only says so, and counts the fits the rungs w
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,4 +27,10 @@ class Raced:
         return sum(n for _, n in rungs(candidates, self.halving)) if candidates else 0
 
     def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
-        return self.inner.run_search(grids, lambda candidates: evaluate(candidates, self.halving), base)
+        evaluation = self.inner.run_search(grids, lambda candidates: evaluate(candidates, self.halving), base)
+        last = int(max(evaluation.columns["n_resources"]))
+        if last >= self.halving.max_epochs:
+            return evaluation
+        short = (f"its last rung trained {last} of model.epochs={self.halving.max_epochs} epochs (too few epochs for "
+                 "this many rungs: raise model.epochs, or race no stage this small)")  # fmt: skip
+        return dataclasses.replace(evaluation, notes=(*evaluation.notes, short))
