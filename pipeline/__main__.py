@@ -1,7 +1,7 @@
 """``python -m pipeline``: a thin Hydra shell around ``pipeline.app.main``.
 
 Every failure a user can cause ends here as one line on stderr and a defined exit code
-(2 bad config or data, 1 out of resources, 130 Ctrl+C, 143 SIGTERM); ``HYDRA_FULL_ERROR=1``
+(2 bad config or data, 1 out of resources, 3 an internal error, 130 Ctrl+C, 143 SIGTERM); ``HYDRA_FULL_ERROR=1``
 shows tracebacks.
 """
 import gc

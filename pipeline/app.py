@@ -29,6 +29,7 @@ def main(cfg: DictConfig) -> None:
 
     hydra = HydraConfig.get()
     run_dir = Path(hydra.runtime.output_dir)
+    progress = runner.Progress()
     try:
         spec = compose.load(cfg)
         with errors.writing("hydra.run.dir", run_dir, "the run log"):
@@ -37,14 +38,28 @@ def main(cfg: DictConfig) -> None:
                 _tracker(spec, lambda message: observers.note(message)) as tracker:  # fmt: skip
             observers = Observers(display, files.RunFolder(), *([tracker] if tracker else []))
             with engines.create(spec, observers.note) as engine:
-                runner.run(spec, engine, observers, run_dir)
+                runner.run(spec, engine, observers, run_dir, progress)
     except KeyboardInterrupt as signal:
-        errors.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
+        errors.exit_with(errors.interruption(signal, progress.where))
     except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own
+        if isinstance(error, errors.InternalError):
+            error = error.logged_in(run_dir / "pipeline.log")
         if hydra.mode != RunMode.MULTIRUN or isinstance(error, Interrupted):
             _remove_if_empty(run_dir)
             errors.exit_with(error)
         _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), error)
+    except Exception as exc:  # a bug: one line and exit 3, its traceback in the run log (HYDRA_FULL_ERROR=1 shows it)
+        if errors.show_traceback:
+            raise
+        _log_traceback(run_dir / "pipeline.log", exc)
+        errors.exit_with(errors.InternalError("", exc, run_dir / "pipeline.log"))
+
+
+def _log_traceback(path: Path, exc: BaseException) -> None:
+    import traceback
+
+    with contextlib.suppress(OSError), path.open("a") as log:
+        log.write("".join(traceback.format_exception(exc)))
 
 
 def _remove_if_empty(run_dir: Path) -> None:

@@ -27,6 +27,22 @@ class ResourceExhausted(PipelineError):
     exit_code = 1
 
 
+class InternalError(PipelineError):
+    """A bug, not the user's config or data: one line, the traceback in the run log, exit 3."""
+
+    exit_code = 3
+
+    def __init__(self, what: str, exc: BaseException, log_path=None):
+        cause = f"{type(exc).__name__}: {exception_line(str(exc)) or '(no message)'}"
+        where = f"; the traceback is in {log_path}" if log_path else ""
+        super().__init__(f"internal error{' ' + what if what else ''} ({cause}); this is a bug, not your config or "
+                         f"data{where}")
+        self.what, self.cause = what, exc
+
+    def logged_in(self, log_path) -> InternalError:
+        return InternalError(self.what, self.cause, log_path)
+
+
 class Interrupted(PipelineError):
     """Ctrl+C (130) or SIGTERM (143): completed stages are stored, the same command resumes."""
 

@@ -30,8 +30,17 @@ from pipeline.store.candidates import CandidateStore
 log = logging.getLogger(__name__)
 
 
-def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> RunResult:
+@dataclasses.dataclass
+class Progress:
+    """Where the run is, in the words an interruption outside the runner's own blocks says (Ctrl+C while a stage's
+    results are written, between stages, while the engine or the tracker closes after the run)."""
+
+    where: str = "before the first stage started; nothing was lost"
+
+
+def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progress: Progress | None = None) -> RunResult:
     """Run every stage of ``spec`` in order with ``engine``; observers write the run folder."""
+    progress = progress or Progress()
     observers.run_started(spec, run_dir)
     full = data.load_dataset(spec.dataset)
     for note in full.notes:
@@ -42,7 +51,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
                       spec.search.repeats)  # fmt: skip
     store = StageStore(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
-    results, current = _run_stages(spec, engine, problem, store, shared, observers)
+    results, current = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
     best_params = space.effective_params(current, spec.conditions())
 
@@ -60,11 +69,12 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path) -> Ru
     kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
     with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
         observers.run_finished(result)
+    progress.where = f"after the run finished, while closing; its run folder {run_dir} is complete; nothing was lost"
     return result
 
 
 def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageStore, shared: dict,
-                observers: Observer) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
+                observers: Observer, progress: Progress) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
     matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy == "random" else None
@@ -98,7 +108,11 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
             result = dataclasses.replace(result, pass_number=pass_number)
             current.update(result.winner)
             results.append(result)
+            done = _stored(index if spec.store.mode == "readwrite" else 0)
+            progress.where = (f"while writing the results of stage {index}/{total} ({stage.name}); {done}; run the same "
+                              "command to resume")  # fmt: skip
             observers.stage_finished(index, result)
+            progress.where = f"after stage {index}/{total} ({stage.name}); {done}; run the same command to resume"
         if current == before:  # a whole pass changed no winner: converged
             break
     return results, current

@@ -383,3 +383,83 @@ def test_a_race_whose_last_rung_trains_fewer_epochs_says_so(run_tiny):
     assert "its last rung trained 1 of model.epochs=2 epochs" in short.stages[0].decision
     full, _ = run_tiny(*NINE, "search.racing=halving", "search.engine=fused")
     assert full.stages[0].decision == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
+
+
+# --- interruptions and internal errors say where they came and what they mean ------------------------
+
+
+class _CtrlC(__import__("pipeline.observers", fromlist=["Observer"]).Observer):
+    """Ctrl+C pressed while an observer works (writing a stage's table, an MLflow upload)."""
+
+    def __init__(self, at: str):
+        self.at = at
+
+    def stage_finished(self, index, result):
+        if self.at == "stage_finished":
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("at", ["stage_finished", "after"])
+def test_an_interruption_outside_a_stage_says_where_it_came_and_what_was_kept(tmp_path, at):
+    from pipeline import engines, runner
+    from pipeline.observers import Observers
+    from pipeline.reports.files import RunFolder
+    from tests.conftest import NullDisplay, spec_for
+
+    spec = spec_for(f"store.dir={tmp_path / 'stages'}", "dataset=iris", "order.stages=[optimizer,depth]",
+                    "search.engine=fused")  # fmt: skip
+    progress = runner.Progress()
+    assert progress.where == "before the first stage started; nothing was lost"
+    display = NullDisplay()
+    with engines.create(spec, display.note) as engine:
+        if at == "stage_finished":
+            with pytest.raises(KeyboardInterrupt):
+                runner.run(spec, engine, Observers(display, RunFolder(), _CtrlC(at)), tmp_path, progress)
+            assert progress.where == ("while writing the results of stage 1/2 (optimizer); 1 completed stage stored; "
+                                      "run the same command to resume")  # fmt: skip
+        else:
+            runner.run(spec, engine, Observers(display, RunFolder()), tmp_path, progress)
+            assert progress.where.startswith(f"after the run finished, while closing; its run folder {tmp_path} is "
+                                             "complete")  # fmt: skip
+
+
+def test_a_bug_inside_the_fused_program_is_an_internal_error_not_a_config_error(run_tiny, monkeypatch):
+    from pipeline.engines import fused_models
+    from pipeline.errors import InternalError, StageFailed
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 7 is out of bounds for axis 0 with size 4")
+
+    monkeypatch.setattr(fused_models, "run_models", broken)
+    with pytest.raises(InternalError) as caught:
+        run_tiny("dataset=iris", "order.stages=[optimizer]", "search.engine=fused", "store.mode=off")
+    assert caught.value.exit_code == 3 and "IndexError: index 7" in str(caught.value) and "not your config" in str(caught.value)
+
+    def refused(*args, **kwargs):
+        raise ValueError("Argument(s) not recognized: {'rho': 0.9}")
+
+    monkeypatch.setattr(fused_models, "run_models", refused)
+    with pytest.raises(StageFailed) as caught:
+        run_tiny("dataset=iris", "order.stages=[optimizer]", "search.engine=fused", "store.mode=off")
+    assert caught.value.exit_code == 2
+
+
+def test_an_internal_error_on_the_command_line_is_one_line_exit_3_with_the_log(tmp_path):
+    """A bug planted where a user cannot reach (the winner pick raises), through the real CLI."""
+    from tests.conftest import FAST, run_cli
+
+    (tmp_path / "plant").mkdir()
+    (tmp_path / "plant" / "sitecustomize.py").write_text(
+        "import pipeline.space\n"
+        "def broken(*args, **kwargs):\n    raise RuntimeError('planted bug')\n"
+        "pipeline.space.pick_winner = broken\n")  # fmt: skip
+    from tests.conftest import ROOT
+
+    out = tmp_path / "run"
+    proc = run_cli(*FAST, "dataset=iris", "order.stages=[optimizer]", "search.engine=fused", f"hydra.run.dir={out}",
+                   "store.mode=off", cwd=tmp_path, env={"PYTHONPATH": f"{tmp_path / 'plant'}:{ROOT}"})  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0] == ("error: internal error (RuntimeError: planted bug); this is a bug, not your "
+                                            f"config or data; the traceback is in {out / 'pipeline.log'}")  # fmt: skip
+    assert "Traceback (most recent call last)" in (out / "pipeline.log").read_text()

@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
-from pipeline.errors import ResourceExhausted, StageFailed, exception_line
+from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line
 from pipeline.racing import Halving
 from pipeline.records import Dataset, Evaluation, Problem
 
@@ -99,10 +99,11 @@ class FusedEngine:
                     f"stage {stage}: the fused program ran out of memory ({exception_line(str(exc))[:200]}); "
                     "try fewer candidates per stage or search.engine=gridsearchcv"
                 ) from None
-            # As GridSearchCV turns a fit that raises into a failed fit: one line, the traceback in the run log.
             log.error("stage %s: the fused program raised", stage, exc_info=exc)
-            raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats,
-                              f"{type(exc).__name__}: {exception_line(str(exc))}") from None
+            if _refused_value(exc):  # Keras refused a configured value: as GridSearchCV's fits fail on it
+                raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats,
+                                  f"{type(exc).__name__}: {exception_line(str(exc))}") from None
+            raise InternalError(f"in stage {stage} (the fused engine)", exc) from None
         if racing is None:
             return Evaluation(cv_results(candidates, out[0].scores, out[0].epochs_run, out[0].seconds))
         return Evaluation(raced_cv_results(candidates, out), model_epochs=model_epochs(out), continued=True)
@@ -117,6 +118,13 @@ class FusedEngine:
         from pipeline.engines.estimators import refit
 
         return refit(problem, params, self.model, test, path)
+
+
+def _refused_value(exc: Exception) -> bool:
+    """Keras refusing an argument the config gave (an optimizer without ``rho``, say): the user's to fix."""
+    text = str(exc)
+    return isinstance(exc, ValueError | TypeError) and (
+        "not recognized" in text or "unexpected keyword argument" in text or "must be a float" in text)
 
 
 def _run_values(spec: RunSpec):
