@@ -128,6 +128,12 @@ class CompareOnMultirunEnd(Callback):
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         self.sweep_run = None
         if config.tracking.kind == "mlflow":
+            import importlib.util
+
+            if importlib.util.find_spec("mlflow") is None:  # every job would fail on it: say so once, launch none
+                from pipeline.config.schema import MLFLOW_MISSING
+
+                errors.exit_with(errors.UserError(f"{MLFLOW_MISSING}; no job was launched"))
             from pipeline.tracking import experiment_name, sweep_started
 
             self.sweep_run = sweep_started(_tracking(config), experiment_name(config), Path(config.hydra.sweep.dir))

@@ -90,6 +90,7 @@ class StageResult:
     decision: str = ""  # why the winner won, where the rule says more than "the best score" (search.select)
     model_epochs: int = 0  # epochs trained, summed over every fit (racing trains fewer)
     key: str = ""  # its stage store key ("" when not stored)
+    metric: str = ""  # the scorer its scores are in (accuracy, r2, …)
 
 
 @dataclass(frozen=True)

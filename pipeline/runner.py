@@ -97,7 +97,8 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
             observers.stage_started(index, total, stage.name, fits)
 
             compute = functools.partial(_compute, engine, stage, strategy, dict(current), conditions, evaluate,
-                                        cv=spec.search.cv, repeats=spec.search.repeats, select=spec.search.select)  # fmt: skip
+                                        cv=spec.search.cv, repeats=spec.search.repeats, select=spec.search.select,
+                                        metric=problem.metric)  # fmt: skip
             kept = _stored(index - 1 if spec.store.mode == "readwrite" else 0)
             with _interrupted_as(f"in stage {index}/{total} ({stage.name}); {kept}; run the same command to resume"):
                 if fits == 0:  # conditions skipped every tuned parameter: nothing to compute or store

@@ -37,6 +37,7 @@ def run_stage(
     cv: int,
     repeats: int = 1,
     select: str = "best",
+    metric: str = "",
 ) -> StageResult:
     """Search ``stage`` with everything in ``current`` frozen; return the winner and its table."""
     grids, base, skipped = space.candidate_grids(stage.grid, current, conditions)
@@ -45,7 +46,7 @@ def run_stage(
     if grids == [{}]:  # every tuned parameter was skipped by its condition: nothing to fit
         empty = pd.DataFrame(columns=["params", "mean_test_score", "std_test_score"])
         return StageResult(stage.name, tuned, frozen, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped),
-                           cv_results=empty)  # fmt: skip
+                           cv_results=empty, metric=metric)  # fmt: skip
     started = time.perf_counter()
     evaluation = strategy.run_search(grids, lambda candidates, racing=None: evaluate(stage.name, candidates, base, racing),
                                      base)  # fmt: skip
@@ -94,6 +95,7 @@ def run_stage(
         fits_reused=int(fitted["reused"].sum()) * splits if "reused" in fitted else 0,
         decision=decision,
         model_epochs=int(evaluation.model_epochs if evaluation.model_epochs is not None else np.nansum(epochs)),
+        metric=metric,
     )
 
 

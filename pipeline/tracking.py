@@ -30,16 +30,35 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 def client_for(tracking: TrackingSpec, experiment: str):
     """The MLflow client and the experiment's id (created if new); local runs go to ``./mlruns``."""
-    from mlflow import MlflowClient
-
     uri, artifacts = tracking.uri, None
     if uri is None:
         folder = Path.cwd() / "mlruns"
         folder.mkdir(exist_ok=True)
         uri, artifacts = f"sqlite:///{folder / 'mlflow.db'}", folder.as_uri()
+    if uri.startswith("sqlite:///"):
+        writable(Path(uri.removeprefix("sqlite:///")))
+    # A refused server: urllib3 logs each retry through the console handler Hydra installed; the MlflowException
+    # that follows says the same, once, and goes to pipeline.log with the warning.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    from mlflow import MlflowClient
+
     client = MlflowClient(uri)
     found = client.get_experiment_by_name(experiment)
     return client, found.experiment_id if found else client.create_experiment(experiment, artifact_location=artifacts)
+
+
+def writable(database: Path) -> None:
+    """Raise at once (OSError) where a SQLite store cannot be written: MLflow would retry for minutes first."""
+    import uuid
+
+    probe = database.parent / f".probe-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.touch()
+        probe.unlink()
+        if database.exists() and not os.access(database, os.W_OK):
+            raise PermissionError(13, "read-only", str(database))
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the MLflow database {database} ({exc.strerror})") from None
 
 
 def experiment_name(spec: RunSpec) -> str:
@@ -52,7 +71,7 @@ class Tracker(Observer):
 
     def __init__(self, tracking: TrackingSpec, note: Callable[[str], None]):
         self.tracking, self.warn = tracking, note  # not ``note``: that is the moment every observer hears
-        self.client = self.run_id = None
+        self.client = self.run_id = self.stage_run = None
 
     def __enter__(self) -> Tracker:
         return self
@@ -95,7 +114,7 @@ class Tracker(Observer):
         if result.key:
             tags["store_key"] = result.key
         run = self.client.create_run(self.experiment, run_name=f"{index:02d} {result.stage}", tags=tags)
-        stage = run.info.run_id
+        stage = self.stage_run = run.info.run_id
         self._params(stage, {"tuned": " ".join(result.tuned), **{f"frozen.{k}": v for k, v in result.frozen.items()},
                              **{f"winner.{k}": v for k, v in result.winner.items()}})  # fmt: skip
         metrics = {"mean_cv_score": result.mean_score, "std_cv_score": result.std_score, "candidates": result.candidates}
@@ -108,9 +127,10 @@ class Tracker(Observer):
 
             with tempfile.TemporaryDirectory() as tmp:
                 result.cv_results.to_csv(Path(tmp) / "cv_results.csv", index=False)
-                plots.stage_chart(result, Path(tmp) / "chart.png", "score")
+                plots.stage_chart(result, Path(tmp) / "chart.png", result.metric or "score")
                 self.client.log_artifacts(stage, tmp)
         self.client.set_terminated(stage)
+        self.stage_run = None
 
     def _finish(self, result: RunResult) -> None:
         if self.run_id is None:
@@ -157,10 +177,23 @@ class Tracker(Observer):
             action()
         except Exception as exc:  # MLflow raises its own, requests' and SQLAlchemy's errors
             log.warning("tracking=mlflow failed", exc_info=exc)  # the whole story in pipeline.log
-            self.warn(f"tracking=mlflow: cannot log to {self.tracking.uri or 'mlruns/'} ({type(exc).__name__}); the run "
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            self.warn(f"tracking=mlflow: cannot log to {self.tracking.uri or 'mlruns/'} ({reason}); the run "
                       "goes on without tracking, its run folder is complete (details in pipeline.log)")  # fmt: skip
             self.tracking = TrackingSpec(kind="none")
-            self.run_id = None
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """The runs tracking leaves behind are marked FAILED, not left RUNNING forever (one try each: a server that
+        is down cannot be told, and is not asked again)."""
+        for run_id in (self.stage_run, self.run_id):
+            if run_id is not None and self.client is not None:
+                try:
+                    self.client.set_terminated(run_id, "FAILED")
+                except Exception as exc:
+                    log.warning("tracking=mlflow: cannot mark run %s FAILED", run_id, exc_info=exc)
+                    break
+        self.run_id = self.stage_run = None
 
 
 def sweep_started(tracking: TrackingSpec, experiment: str, sweep: Path) -> str | None:

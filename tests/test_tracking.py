@@ -70,11 +70,14 @@ def test_a_multirun_nests_its_jobs_under_a_sweep_run_with_the_comparison(tmp_pat
 
 
 def test_a_tracking_server_that_is_down_costs_one_line_and_nothing_else(tmp_path):
-    proc = run_cli(*STAGES, "tracking=mlflow", "tracking.uri=http://127.0.0.1:9", "hydra.run.dir=run", cwd=tmp_path)
+    """As a multirun of one job: the sweep's run and the job's each say it once, and urllib3's retries stay quiet."""
+    proc = run_cli("-m", *STAGES, "tracking=mlflow", "tracking.uri=http://127.0.0.1:9", "hydra.sweep.dir=sweep",
+                   cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    said = [line for line in proc.stdout.splitlines() if "tracking=mlflow" in line]
-    assert len(said) == 1 and "the run goes on without tracking" in said[0]
-    assert (tmp_path / "run" / "model.keras").is_file() and (tmp_path / "run" / "report.md").is_file()
+    said = [line for line in proc.stdout.splitlines() if line.startswith("tracking=mlflow")]
+    assert len(said) == 2 and "cannot create the sweep run" in said[0] and "the run goes on without tracking" in said[1]
+    assert "Retrying" not in proc.stdout + proc.stderr
+    assert (tmp_path / "sweep" / "0" / "model.keras").is_file() and (tmp_path / "sweep" / "0" / "report.md").is_file()
 
 
 def test_tracking_off_never_imports_mlflow(tmp_path):
@@ -86,10 +89,57 @@ def test_tracking_off_never_imports_mlflow(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == "False", proc.stderr[-2000:]
 
 
-def test_without_mlflow_installed_the_hint_is_one_line(tmp_path):
+@pytest.mark.parametrize("multirun", [False, True])
+def test_without_mlflow_installed_the_hint_is_one_line(tmp_path, multirun):
     code = ("import runpy, sys; sys.modules['mlflow'] = None; sys.argv = ['pipeline', *sys.argv[1:]]\n"
             "runpy.run_module('pipeline', run_name='__main__')")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", code, "tracking=mlflow"], cwd=tmp_path, capture_output=True, text=True,
+    args = ["-m", "tracking=mlflow", "search.seed=0,1"] if multirun else ["tracking=mlflow"]
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)  # fmt: skip
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)"
+    hint = "error: tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)"
+    assert proc.stderr.strip() == (f"{hint}; no job was launched" if multirun else hint)
+    assert "tracked on their own" not in proc.stdout and "Launching" not in proc.stdout + proc.stderr
+
+
+# --- failures of tracking: runs marked, no stall ---------------------------------------------------
+
+
+def _tracked_run(tmp_path, tracking):
+    from pipeline import engines, runner
+    from pipeline.observers import Observers
+    from pipeline.reports.files import RunFolder
+    from pipeline.tracking import Tracker
+    from tests.conftest import NullDisplay, spec_for
+
+    spec = spec_for(f"store.dir={tmp_path / 'stages'}", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=1",
+                    "search.engine=fused")  # fmt: skip
+    display = NullDisplay()
+    with Tracker(tracking, display.note) as tracker, engines.create(spec, display.note) as engine:
+        result = runner.run(spec, engine, Observers(display, RunFolder(), tracker), tmp_path / "run")
+    return result, display, tracker
+
+
+def test_a_failed_upload_marks_the_runs_it_leaves_failed_not_running(tmp_path):
+    from pipeline.config.schema import TrackingSpec
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # artifacts under a file: every upload fails (even as root)
+    client = mlflow.MlflowClient(uri)
+    client.create_experiment("iris", artifact_location=(blocker / "artifacts").as_uri())
+    result, display, _ = _tracked_run(tmp_path, TrackingSpec(kind="mlflow", uri=uri))
+    assert np.isfinite(result.test_score) and (tmp_path / "run" / "report.md").is_file()
+    assert len([n for n in display.notes if n.startswith("tracking=mlflow: cannot log")]) == 1
+    runs = runs_of(client, "iris")
+    assert len(runs) == 2 and {r.info.status for r in runs} == {"FAILED"}  # the parent and the stage's nested run
+    assert result.stages[0].metric == "accuracy"
+
+
+def test_an_unwritable_sqlite_store_is_one_warning_before_mlflow_is_asked(tmp_path):
+    from pipeline.config.schema import TrackingSpec
+
+    result, display, tracker = _tracked_run(tmp_path, TrackingSpec(kind="mlflow", uri="sqlite:////proc/mlflow.db"))
+    said = [n for n in display.notes if n.startswith("tracking=mlflow")]
+    assert len(said) == 1 and "cannot log to sqlite:////proc/mlflow.db (cannot write the MLflow database /proc/mlflow.db" in said[0]
+    assert tracker.client is None and np.isfinite(result.test_score)  # MLflow never got to retry its connection

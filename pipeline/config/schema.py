@@ -161,6 +161,9 @@ class RunSpec:
         return merged
 
 
+MLFLOW_MISSING = "tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)"
+
+
 def validate(spec: RunSpec) -> RunSpec:
     """Check every setting; raise ``UserError`` naming the first bad key and how to fix it."""
     ds, search, model, es, ex = spec.dataset, spec.search, spec.model, spec.model.early_stopping, spec.execution
@@ -198,7 +201,7 @@ def validate(spec: RunSpec) -> RunSpec:
     _one_of("store.mode", spec.store.mode, STORE_MODES)
     _one_of("tracking.kind", spec.tracking.kind, TRACKERS)
     if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:
-        raise UserError("tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)")
+        raise UserError(MLFLOW_MISSING)
     for name, value in model.params.items():
         model.params[name] = normalised(name, value)
         check_values(f"model.params.{name}", name, [model.params[name]])
