@@ -117,3 +117,51 @@ def test_without_dask_installed_the_error_says_how_to_install_it(tmp_path):
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "pip install 'staged-keras-search[dask]'" in lines[0]
+
+
+# --- an address that answers, but not as a scheduler ------------------------------------------------
+
+
+def _serve(reply: bytes | None):
+    """A TCP server on 127.0.0.1 that sends ``reply`` on connecting and hangs up (None: waits silently, as an HTTP
+    server does for a request)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def accept():
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                if reply is None:
+                    time.sleep(3)
+                else:
+                    conn.sendall(reply)
+
+    threading.Thread(target=accept, daemon=True).start()
+    return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (None, "no Dask handshake within 1 s"),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "its first bytes are not Dask's protocol"),
+    (b"", "its first bytes are not Dask's protocol"),
+])  # fmt: skip
+def test_an_address_that_is_not_a_scheduler_is_one_line_within_the_timeout(reply, reason):
+    from pipeline.engines.execution import answers_as_dask
+    from pipeline.errors import UserError
+
+    address = _serve(reply)
+    started = time.monotonic()
+    with pytest.raises(UserError, match=f"something answers there, but not a Dask scheduler \\({reason}\\)"):
+        answers_as_dask(address, timeout=1)
+    assert time.monotonic() - started < 5
+
+
+def test_an_out_of_range_port_is_refused_before_anything_starts():
+    from pipeline.errors import UserError
+    from tests.conftest import spec_for
+
+    with pytest.raises(UserError, match=r"execution.address=tcp://127.0.0.1:70000: the port must be from 1 to 65535"):
+        spec_for("execution=dask", "execution.address=tcp://127.0.0.1:70000")

@@ -198,6 +198,9 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(ex.address is None or re.fullmatch(DASK_ADDRESS, ex.address) is not None,
            "execution.address", ex.address, "not a scheduler address; e.g. tcp://10.0.0.5:8786 (or null for a local "
            "cluster)")  # fmt: skip
+    port = re.search(r":(\d+)$", ex.address or "")
+    _check(port is None or 1 <= int(port.group(1)) <= 65535, "execution.address", ex.address,
+           "the port must be from 1 to 65535; e.g. tcp://10.0.0.5:8786")  # fmt: skip
     _one_of("store.mode", spec.store.mode, STORE_MODES)
     _one_of("tracking.kind", spec.tracking.kind, TRACKERS)
     if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:

@@ -157,6 +157,42 @@ class _PrepareWorker:
         os.environ.update(self.env)
 
 
+def answers_as_dask(address: str, timeout: float) -> None:
+    """``UserError`` within ``timeout`` unless a Dask scheduler answers at a ``tcp://`` address.
+
+    A scheduler sends its handshake as soon as a connection opens: 8 bytes of message length, then the message.
+    Dask's own client would wait on a server that says nothing (an HTTP server) or read any 8 bytes as a length
+    (and try to allocate exabytes); a look at the first bytes tells either apart from a scheduler at once.
+    """
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    if "://" in address and not address.startswith("tcp://"):
+        return  # tls, ws, ucx: their own handshakes come first; Dask's client checks those
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    where = f"execution.address={address}"
+    not_dask = (f"{where}: something answers there, but not a Dask scheduler ({{}}); check the host and port (a "
+                "scheduler listens on 8786 by default)")  # fmt: skip
+    try:
+        sock = socket.create_connection((parts.hostname, parts.port or 8786), timeout=timeout)
+    except OSError as exc:
+        reason = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise UserError(f"{where}: cannot reach a Dask scheduler there ({reason})") from None
+    first = b""
+    with sock:
+        sock.settimeout(timeout)
+        try:
+            while len(first) < 8 and (chunk := sock.recv(8 - len(first))):
+                first += chunk
+        except TimeoutError:
+            raise UserError(not_dask.format(f"no Dask handshake within {timeout:g} s")) from None
+        except OSError as exc:
+            raise UserError(not_dask.format(exc.strerror or exc)) from None
+    if len(first) < 8 or not 0 < struct.unpack("<Q", first)[0] < 2**20:
+        raise UserError(not_dask.format("its first bytes are not Dask's protocol"))
+
+
 @contextlib.contextmanager
 def dask_cluster(address: str | None, workers: int) -> Iterator[object]:
     """A Dask client: of the scheduler at ``address``, or of a local cluster started (and ended) here."""
@@ -172,6 +208,7 @@ def dask_cluster(address: str | None, workers: int) -> Iterator[object]:
     cluster = None
     try:
         if address:
+            answers_as_dask(address, timeout=10)
             client = Client(address, timeout=10)
         else:  # the cluster's worker processes end with this process, however it ends (its nannies live here)
             os.environ[watchdog.RUN] = str(os.getpid())
