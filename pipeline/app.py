@@ -142,6 +142,10 @@ class CompareOnMultirunEnd(Callback):
         sweep = Path(config.hydra.sweep.dir)
         try:
             self._compare(sweep)
+        except KeyboardInterrupt as signal:
+            errors.exit_with(errors.interruption(signal, f"while writing the multirun's comparison; every finished job's "
+                                                 f"run folder is complete; python -m pipeline.compare {sweep} writes it "
+                                                 "again"))  # fmt: skip
         finally:
             if getattr(self, "sweep_run", None):
                 from pipeline.tracking import experiment_name, sweep_finished

@@ -145,7 +145,7 @@ def _refit_failure(params: dict[str, Any], results: list[StageResult]):
     (a stored winner that cannot be refit would fail every rerun the same way) and how to remove them."""
     try:
         yield
-    except (PipelineError, KeyboardInterrupt, MemoryError):
+    except (PipelineError, KeyboardInterrupt, MemoryError, OSError):  # OSError: writing the model (``writing`` says)
         raise
     except Exception as exc:
         log.error("the final refit raised", exc_info=exc)

@@ -64,7 +64,7 @@ def test_workers_get_the_backend_and_thread_caps_before_keras_is_imported(monkey
     threads = str(max(1, (os.cpu_count() or 1) // 2))
     for backend, intra, xla in results:
         assert backend == "jax" and intra == threads
-        assert ("intra_op_parallelism_threads=1" in xla) == (threads == "1")
+        assert ("--xla_cpu_multi_thread_eigen=false" in xla) == (threads == "1")
 
 
 @pytest.mark.parametrize("backend", ["tensorflow"])

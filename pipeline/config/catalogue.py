@@ -75,11 +75,13 @@ def normalised(param: str, value: Any) -> Any:
     return float(value)
 
 
-def check_values(key: str, param: str, values: list) -> None:
-    """Raise ``UserError`` naming ``key`` when ``param`` is unknown or a value is out of range."""
+def check_values(key: str, param: str, values: list) -> list:
+    """The values, normalised (``normalised``); ``UserError`` naming ``key`` when ``param`` is unknown or a value is
+    out of range (shown as the user wrote it)."""
     if param not in SEARCHABLE:
         raise UserError(f"{key}: unknown parameter {param!r}; searchable: {', '.join(SEARCHABLE)}")
     ok, expected = VALUE_RULES[param]
-    bad = [v for v in values if not ok(v)]
+    bad = [v for v in values if not ok(normalised(param, v))]
     if bad:
         raise UserError(f"{key}: bad value {bad[0]!r}; {param.split('__')[-1]} must be {expected}")
+    return [normalised(param, v) for v in values]

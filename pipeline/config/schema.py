@@ -206,8 +206,7 @@ def validate(spec: RunSpec) -> RunSpec:
     if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:
         raise UserError(MLFLOW_MISSING)
     for name, value in model.params.items():
-        model.params[name] = normalised(name, value)
-        check_values(f"model.params.{name}", name, [model.params[name]])
+        model.params[name] = check_values(f"model.params.{name}", name, [value])[0]
     _check_stages(spec)
     _check_nuisance(spec)
     return spec
@@ -226,8 +225,7 @@ def _check_nuisance(spec: RunSpec) -> None:
         entries = how[given[0]]
         _check(isinstance(entries, list) and len(entries) > 0, f"{key}.{given[0]}", entries, "must be a non-empty list")
         if given[0] == "values":
-            how["values"] = [normalised(param, v) for v in entries]
-            check_values(f"{key}.values", param, how["values"])
+            how["values"] = check_values(f"{key}.values", param, entries)
             continue
         _check(all(number(f) and f > 0 for f in entries), f"{key}.factors", entries, "must be numbers > 0")
         _check(number(spec.model.params.get(param)), f"{key}.factors", entries,
@@ -263,8 +261,7 @@ def _check_stages(spec: RunSpec) -> None:
             key = f"stages.{name}.grid.{param}"
             if not isinstance(values, list) or len(values) == 0:
                 raise UserError(f"{key}={_show(values)}: a grid must be a non-empty list, e.g. {param}=[a,b]")
-            check_values(key, param, [normalised(param, v) for v in values])
-            stage.grid[param] = list(dict.fromkeys(normalised(param, v) for v in values))
+            stage.grid[param] = list(dict.fromkeys(check_values(key, param, values)))
             if param in tuned_by:
                 raise UserError(f"{key}: {param} is already tuned by stage {tuned_by[param]!r}; tune it in one stage only")
             tuned_by[param] = name
