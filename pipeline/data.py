@@ -167,7 +167,9 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
     labels = "binary" if distinct <= 2 else "multiclass"
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return labels, f"the target holds {distinct} distinct labels"
-    if not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
+    with np.errstate(invalid="ignore"):  # inf has no fractional part to speak of: the check below refuses it
+        whole = np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
+    if not whole:
         return "regression", "the target holds fractional numbers"
     if distinct <= MAX_CLASSES:
         return labels, f"the target holds {distinct} distinct integers (at most {MAX_CLASSES} count as classes)"

@@ -10,6 +10,7 @@ It loads the final network (Keras) only to log it as an MLflow model, after the 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -37,9 +38,6 @@ def client_for(tracking: TrackingSpec, experiment: str):
         uri, artifacts = f"sqlite:///{folder / 'mlflow.db'}", folder.as_uri()
     if uri.startswith("sqlite:///"):
         writable(Path(uri.removeprefix("sqlite:///")))
-    # A refused server: urllib3 logs each retry through the console handler Hydra installed; the MlflowException
-    # that follows says the same, once, and goes to pipeline.log with the warning.
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)
@@ -196,11 +194,25 @@ class Tracker(Observer):
         self.run_id = self.stage_run = None
 
 
+@contextlib.contextmanager
+def _no_retry_lines():
+    """Outside a job (the multirun's callbacks) Hydra logs to the terminal: urllib3's line per retry of a refused
+    server stays off it (the one line printed after says what failed). Inside a job it goes to pipeline.log."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def sweep_started(tracking: TrackingSpec, experiment: str, sweep: Path) -> str | None:
     """The multirun's own run, that every job nests under (None if it cannot be created: jobs track alone)."""
     try:
-        client, experiment_id = client_for(tracking, experiment)
-        run = client.create_run(experiment_id, run_name=f"sweep {sweep.name}", tags={"sweep": str(sweep)})
+        with _no_retry_lines():
+            client, experiment_id = client_for(tracking, experiment)
+            run = client.create_run(experiment_id, run_name=f"sweep {sweep.name}", tags={"sweep": str(sweep)})
     except Exception as exc:
         print(f"tracking=mlflow: cannot create the sweep run ({type(exc).__name__}); jobs are tracked on their own")
         return None
@@ -211,11 +223,12 @@ def sweep_started(tracking: TrackingSpec, experiment: str, sweep: Path) -> str |
 def sweep_finished(tracking: TrackingSpec, experiment: str, run_id: str, sweep: Path) -> None:
     """The comparison of the multirun's runs, logged to the sweep run."""
     try:
-        client, _ = client_for(tracking, experiment)
-        for name in ("comparison.md", "comparison.csv", "comparison.png"):
-            if (sweep / name).is_file():
-                client.log_artifact(run_id, str(sweep / name))
-        client.set_terminated(run_id)
+        with _no_retry_lines():
+            client, _ = client_for(tracking, experiment)
+            for name in ("comparison.md", "comparison.csv", "comparison.png"):
+                if (sweep / name).is_file():
+                    client.log_artifact(run_id, str(sweep / name))
+            client.set_terminated(run_id)
     except Exception as exc:
         print(f"tracking=mlflow: cannot log the comparison ({type(exc).__name__}); it is in {sweep}")
     os.environ.pop(SWEEP_RUN, None)

@@ -19,6 +19,25 @@ from pipeline.config.compose import load  # noqa: E402
 from pipeline.observers import Observer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """One temporary compile cache for the whole test run, every process of it (xdist workers, CLI subprocesses):
+    never the user's own ``~/.cache``. Set here, in the process that starts the workers, so they inherit it."""
+    if hasattr(config, "workerinput") or "STAGED_SEARCH_COMPILE_CACHE" in os.environ:
+        return
+    import tempfile
+
+    config._compile_cache = tempfile.mkdtemp(prefix="staged-search-xla-")
+    os.environ["STAGED_SEARCH_COMPILE_CACHE"] = config._compile_cache
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if getattr(config, "_compile_cache", None):
+        shutil.rmtree(config._compile_cache, ignore_errors=True)
+        os.environ.pop("STAGED_SEARCH_COMPILE_CACHE", None)
 CONF = ROOT / "conf"
 # Small and fast: 2 folds, 2 epochs, a narrow grid per stage, everything in this process.
 TINY = [
@@ -80,6 +99,48 @@ def run_tiny(tmp_path):
         return result, display
 
     return _run
+
+
+class Outcome:
+    """How a command ended, in-process: its exit code, its one ``error: …`` line, and what it said."""
+
+    def __init__(self, exit_code: int, line: str, notes: list[str]):
+        self.exit_code, self.line, self.notes = exit_code, line, notes
+
+    @property
+    def said(self) -> str:
+        return " ".join(" ".join(self.notes).split())
+
+
+def run_in_process(*overrides: str, tmp_path: Path, run_dir: Path | None = None) -> Outcome:
+    """``python -m pipeline OVERRIDES`` without a subprocess: the same composition (Hydra's errors turned into the
+    same line), validation, data checks, engine and runner, with the store and run folder under ``tmp_path``.
+    For errors and what a run says; the CLI's own plumbing (exit codes, signals, one line on stderr) has its
+    tests in test_cli, test_faults and test_reliability, one per kind of exit."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from pipeline import engines, runner
+    from pipeline.config.compose import describe_hydra_error
+    from pipeline.errors import PipelineError, UserError
+    from pipeline.observers import Observers
+    from pipeline.reports.files import RunFolder
+
+    display = NullDisplay()
+    store = [] if any(o.startswith("store.dir=") for o in overrides) else [f"store.dir={tmp_path / 'stages'}"]
+    try:
+        spec = load(compose_cfg(*store, *overrides))
+        folder = run_dir or tmp_path / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        with engines.create(spec, display.note) as engine:
+            runner.run(spec, engine, Observers(display, RunFolder()), folder)
+    except (HydraException, OmegaConfBaseException) as exc:
+        error: PipelineError = UserError(describe_hydra_error(exc))
+    except PipelineError as exc:
+        error = exc
+    else:
+        return Outcome(0, "", display.notes)
+    return Outcome(error.exit_code, f"error: {error}", display.notes)
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:

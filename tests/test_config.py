@@ -98,9 +98,21 @@ def test_out_of_range_settings(override, key):
     assert error_for(override).startswith(key)
 
 
-def test_searchable_names_follow_the_build_signature():
-    assert {"model__depth", "model__neurons", "model__activation", "model__init", "model__dropout"} <= set(SEARCHABLE)
-    assert {"optimizer", "optimizer__learning_rate", "optimizer__momentum"} <= set(SEARCHABLE)
+def test_every_searchable_optimizer_argument_is_one_a_keras_optimizer_takes():
+    import inspect
+
+    import keras
+
+    from pipeline.config.catalogue import OPTIMIZERS
+
+    taken = set()
+    for name in OPTIMIZERS:
+        optimizer = type(keras.optimizers.get(name))
+        for cls in optimizer.__mro__:  # the base optimizer's arguments (clipnorm, weight_decay, …) count too
+            if "__init__" in vars(cls):
+                taken |= set(inspect.signature(cls.__init__).parameters)
+    arguments = [p.removeprefix("optimizer__") for p in SEARCHABLE if p.startswith("optimizer__")]
+    assert arguments and [a for a in arguments if a not in taken] == []
 
 
 def test_every_allowed_activation_and_init_is_known_to_keras():
@@ -143,3 +155,12 @@ def test_searchable_model_params_are_the_build_functions_arguments():
 )
 def test_optimizer_arguments_and_scorers_are_checked_before_any_fit(override, expected):
     assert expected in error_for(override)
+
+
+def test_the_tests_compile_into_a_temporary_cache_never_the_users():
+    import os
+
+    from tests.conftest import spec_for
+
+    cache = spec_for().execution.compile_cache
+    assert cache == os.environ["STAGED_SEARCH_COMPILE_CACHE"] and "/.cache/" not in cache

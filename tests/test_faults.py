@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import FAST, ROOT, TINY, entries, one_line_error, run_cli, start, wait_for, write
+from tests.conftest import FAST, ROOT, TINY, entries, one_line_error, run_cli, run_in_process, start, wait_for, write
 
 # --- 1. bad data: one line each, before any training, exit code 2 -----------------------
 
@@ -47,17 +47,16 @@ def bad_data_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
 )  # fmt: skip
 def test_bad_data(tmp_path, case):
     overrides, expected = bad_data_cases(tmp_path)[case]
-    proc = run_cli(*FAST, "dataset=file", *overrides, cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert line.startswith("error: ") and expected in line
+    out = run_in_process(*FAST, "dataset=file", *overrides, tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert out.line.startswith("error: ") and expected in out.line
     assert entries(tmp_path) == []
 
 
 def test_missing_target_lists_the_columns(tmp_path):
     path = write(tmp_path / "d.csv", pd.DataFrame({"age": [1, 2], "income": [3, 4], "y": [0, 1]}))
-    proc = run_cli("dataset=file", f"dataset.path={path}", "dataset.target=label", cwd=tmp_path)
-    assert proc.returncode == 2 and "columns: age, income, y" in one_line_error(proc)
+    out = run_in_process("dataset=file", f"dataset.path={path}", "dataset.target=label", tmp_path=tmp_path)
+    assert out.exit_code == 2 and "columns: age, income, y" in out.line
 
 
 # --- 2. bad config: one line each, exit code 2 ----------------------------------------------
@@ -78,9 +77,9 @@ def test_missing_target_lists_the_columns(tmp_path):
     ],
 )
 def test_bad_config(tmp_path, override, expected):
-    proc = run_cli(override, cwd=tmp_path)
-    assert proc.returncode == 2
-    assert expected in one_line_error(proc)
+    out = run_in_process(override, tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert expected in out.line
     assert entries(tmp_path) == []
 
 
@@ -115,10 +114,9 @@ def test_stage_where_every_fit_diverges_stops_with_one_line_and_resumes_after_th
 
 
 def test_stage_where_every_fit_raises_names_the_first_cause(tmp_path):
-    proc = run_cli(*DIVERGING, "+stages.lr_momentum.grid.optimizer__rho=[0.9]", cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert "stage lr_momentum: all" in line and "rho" in line  # Adam takes no rho
+    out = run_in_process(*DIVERGING, "+stages.lr_momentum.grid.optimizer__rho=[0.9]", tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert "stage lr_momentum: all" in out.line and "rho" in out.line  # Adam takes no rho
     assert len(entries(tmp_path)) == 1
 
 
@@ -215,9 +213,9 @@ def test_a_stage_with_nothing_to_tune_reads_back_everywhere(tmp_path):
 
 
 def test_a_simpler_rule_that_cannot_order_text_is_a_config_error(tmp_path):
-    proc = run_cli(*FAST, "search.select=one_se", "stages.optimizer.simpler.optimizer=ascending", cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
+    out = run_in_process(*FAST, "search.select=one_se", "stages.optimizer.simpler.optimizer=ascending", tmp_path=tmp_path)
+    assert out.exit_code == 2
+    line = out.line
     assert line.startswith("error: stages.optimizer.simpler.optimizer=ascending: orders numbers, but optimizer has")
     assert entries(tmp_path) == []
 

@@ -73,8 +73,10 @@ def test_absolute_values_from_the_command_line(run_tiny):
     ("search.repeats=0", "error: search.repeats=0: must be at least 1 (1 = plain cross-validation)"),
 ])  # fmt: skip
 def test_bad_nuisance_settings_are_one_line(tmp_path, override, message):
-    proc = run_cli("dataset=iris", "model.epochs=2", *override.split(), cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr.strip() == message
+    from tests.conftest import run_in_process
+
+    out = run_in_process("dataset=iris", "model.epochs=2", *override.split(), tmp_path=tmp_path)
+    assert out.exit_code == 2 and out.line == message
 
 
 @pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])

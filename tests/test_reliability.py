@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import FAST, ROOT, TINY, entries, one_line_error, run_cli, start, wait_for, write
+from tests.conftest import FAST, ROOT, TINY, entries, one_line_error, run_cli, run_in_process, start, wait_for, write
 
 ENGINES = ["gridsearchcv", "fused"]
 ONE_STAGE = [*FAST, "dataset=file", "order.stages=[depth]", "stages.depth.grid.model__depth=[1]"]
@@ -120,9 +120,9 @@ def test_an_unwritable_run_folder_or_compile_cache(tmp_path, mount):
 
 
 def test_a_malformed_dask_address_is_one_line(tmp_path):
-    proc = run_cli(*FAST, "execution=dask", "execution.address=tcp//nowhere", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert one_line_error(proc).startswith("error: execution.address=tcp//nowhere: not a scheduler address")
+    out = run_in_process(*FAST, "execution=dask", "execution.address=tcp//nowhere", tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert out.line.startswith("error: execution.address=tcp//nowhere: not a scheduler address")
 
 
 def test_a_home_relative_store_is_expanded(tmp_path):
@@ -160,17 +160,16 @@ def data_cases(tmp: Path) -> dict[str, tuple[pd.DataFrame | Path, list[str], str
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", ["infinite value", "float32 overflow", "target leak", "infinite target",
                                   "scorer for the wrong task", "binary-only scorer on three classes",
                                   "too few rows after the test split"])  # fmt: skip
-def test_bad_data_is_refused_before_any_fit_with_the_column_named(tmp_path, engine, case):
+def test_bad_data_is_refused_before_any_fit_with_the_column_named(tmp_path, case):
+    """Refused before any engine work (so for both engines alike: the data is checked once, in pipeline.data)."""
     frame, extra, expected = data_cases(tmp_path)[case]
     path = write(tmp_path / "data.csv", frame)
-    proc = run_cli(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", f"search.engine={engine}", *extra, cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert expected in line, line
+    out = run_in_process(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", *extra, tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert expected in out.line, out.line
     assert entries(tmp_path) == []
 
 
@@ -181,10 +180,10 @@ def test_what_can_be_fixed_is_fixed_and_said(tmp_path, engine):
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False).encode())  # Excel's "CSV UTF-8": a byte-order mark
     out = tmp_path / "run"
-    proc = run_cli(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", "dataset.drop=[ID]",
-                   f"search.engine={engine}", "model.batch_size=100000000", f"hydra.run.dir={out}", cwd=tmp_path)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr  # a batch larger than the data is all of it, never allocated by size
-    said = " ".join(proc.stdout.split())
+    ran = run_in_process(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", "dataset.drop=[ID]",
+                         f"search.engine={engine}", "model.batch_size=100000000", tmp_path=tmp_path)  # fmt: skip
+    assert ran.exit_code == 0, ran.line  # a batch larger than the data is all of it, never allocated by size
+    said = ran.said
     for note in ("dataset: dropped 3 of 60 rows whose target 'label' is missing", "dataset: column 'flag' holds true/false: used as 1/0",
                  "dataset: task binary, inferred: the target holds 2 distinct labels"):  # fmt: skip
         assert note in said and note in " ".join((out / "report.md").read_text().split())
@@ -208,21 +207,19 @@ def no_header(path: Path) -> list[str]:
 def test_other_encodings_and_files_without_a_header_are_named_then_read(tmp_path, make, refused, fix):
     path = tmp_path / "data.csv"
     args = [*ONE_STAGE, f"dataset.path={path}", *make(path)]
-    proc = run_cli(*args, cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert all(part in line for part in refused), line
-    fixed = run_cli(*args, *fix, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
-    assert fixed.returncode == 0, fixed.stderr
+    out = run_in_process(*args, tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert all(part in out.line for part in refused), out.line
+    fixed = run_in_process(*args, *fix, tmp_path=tmp_path)
+    assert fixed.exit_code == 0, fixed.line
 
 
 def test_an_integer_target_with_many_values_says_it_is_taken_for_regression(tmp_path):
     path = write(tmp_path / "ages.csv", table(80).assign(label=np.arange(80) % 40))
-    proc = run_cli(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", f"hydra.run.dir={tmp_path / 'run'}",
-                   cwd=tmp_path)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    out = run_in_process(*ONE_STAGE, f"dataset.path={path}", "dataset.target=label", tmp_path=tmp_path)
+    assert out.exit_code == 0, out.line
     assert ("task regression, inferred: the target holds 40 distinct integers, more than 20 classes; "
-            "set dataset.task=multiclass to classify them") in " ".join(proc.stdout.split())  # fmt: skip
+            "set dataset.task=multiclass to classify them") in out.said  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -235,9 +232,9 @@ def test_an_integer_target_with_many_values_says_it_is_taken_for_regression(tmp_
     ],
 )
 def test_config_mistakes_are_named_before_any_fit(tmp_path, override, expected):
-    proc = run_cli(*FAST, override, cwd=tmp_path)
-    assert proc.returncode == 2
-    assert expected in one_line_error(proc)
+    out = run_in_process(*FAST, override, tmp_path=tmp_path)
+    assert out.exit_code == 2
+    assert expected in out.line
 
 
 # --- 6. the real cause, and its traceback in the log ------------------------------------------

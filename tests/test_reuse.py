@@ -25,7 +25,8 @@ def test_the_incumbent_is_read_back_not_trained_again(run_tiny, tmp_path):
     first = rows_by_params(optimizer.cv_results)[json.dumps(optimizer.winner, sort_keys=True)]
     for column in ("split0_test_score", "split1_test_score", "mean_test_epochs_run"):
         assert again[column] == first[column]  # the same evaluation, read back
-    assert json.loads(again["params"]) == {"model__depth": 2} and winner
+    assert json.loads(again["params"]) == {"model__depth": 2}
+    assert json.loads(winner) == {**optimizer.winner, "model__depth": 2} == {**depth.frozen, "model__depth": 2}
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert summary["fits_reused"].tolist() == [0, 2]
 

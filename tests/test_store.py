@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -53,20 +52,38 @@ def test_key_ignores_dict_order_and_float_spelling():
     assert canonical({"b": 1, "a": 0.5}) == {"a": {"float": "0.5"}, "b": 1}
 
 
-@pytest.mark.parametrize(
-    "path, value",
-    [
-        ("dataset.fingerprint", "abd"),
-        ("stage.grid", {"model__depth": [1, 2, 3]}),
-        ("frozen.optimizer", "sgd"),
-        ("frozen.optimizer__learning_rate", 0.01),
-        ("search.seed", 1),
-        ("search.cv", 3),
-        ("versions.keras", "3.1"),
-    ],
-)
-def test_key_changes_with_whatever_decides_the_result(path, value):
-    assert stage_key(changed(path, value)) != stage_key(DESCRIPTION)
+def first_stage_key(*overrides: str) -> str:
+    """The key the runner gives the first stage of a composed config (its own functions, not a hand-made dict)."""
+    from pipeline import data, engines, strategies
+    from pipeline.config.scoring import scoring_for
+    from pipeline.store import describe_run, describe_stage
+
+    spec = spec_for("dataset=iris", *overrides)
+    train, _ = data.split(data.load_dataset(spec.dataset), spec.dataset.test_size, spec.search.seed)
+    engine = engines.create(spec, print)  # not entered: its identity needs no Keras
+    shared = describe_run(spec, train, data.PREPROCESSING_VERSION, scoring_for(spec.search, train.task, train.y),
+                          engine.identity())  # fmt: skip
+    stage, strategy = strategies.plan(spec)[0]
+    return stage_key(describe_stage(shared, stage, strategy.identity(), spec.conditions(), dict(spec.model.params)))
+
+
+@pytest.mark.parametrize("override", [
+    "dataset=wine", "dataset.test_size=0.3", "search.seed=1", "search.cv=3", "search.repeats=2",
+    "search.scoring=balanced_accuracy", "search.engine=fused", "search.racing=halving", "nuisance=learning_rate",
+    "model.epochs=3", "model.batch_size=16", "model.early_stopping.enabled=true", "model.params.model__depth=1",
+    "stages.optimizer.grid.optimizer=[adam,rmsprop]", "execution.keras_backend=tensorflow", "search.select=best",
+    "stages.optimizer.simpler.optimizer=[adam,sgd]",
+])  # fmt: skip
+def test_every_setting_that_decides_a_result_reaches_the_key(override):
+    assert first_stage_key(override) != first_stage_key()
+
+
+@pytest.mark.parametrize("override", [
+    "model.params.optimizer__learning_rate=1e-3", "search.n_jobs=2", "store.mode=readonly", "tracking=mlflow",
+    "model.params.model__dropout=0", "stages.depth.grid.model__depth=[1,3]",
+])  # fmt: skip
+def test_settings_that_decide_nothing_leave_the_key_alone(override):
+    assert first_stage_key(override) == first_stage_key()
 
 
 def test_key_ignores_the_stage_display_name():
@@ -205,8 +222,7 @@ def test_two_processes_racing_for_one_key_compute_it_once(tmp_path):
 def test_store_cli_list_show_prune(tmp_path, capsys):
     store = StageStore(tmp_path)
     for i, key in enumerate(k.ljust(64, "0") for k in ["aaa111", "bbb222", "ccc333"]):
-        store.put(key, DESCRIPTION, a_result(stage=f"s{i}"))
-        time.sleep(1.1)  # distinct creation times (seconds resolution)
+        store.put(key, DESCRIPTION, a_result(stage=f"s{i}"))  # created: microsecond stamps, newest last
     assert main(["--dir", str(tmp_path), "list"]) == 0
     listing = capsys.readouterr().out
     assert all(s in listing for s in ("aaa111", "s0", "s2", "depth=2", "0.9000"))

@@ -77,6 +77,7 @@ def test_a_tracking_server_that_is_down_costs_one_line_and_nothing_else(tmp_path
     said = [line for line in proc.stdout.splitlines() if line.startswith("tracking=mlflow")]
     assert len(said) == 2 and "cannot create the sweep run" in said[0] and "the run goes on without tracking" in said[1]
     assert "Retrying" not in proc.stdout + proc.stderr
+    assert "Retrying" in (tmp_path / "sweep" / "0" / "pipeline.log").read_text()  # the job's retries: in its log
     assert (tmp_path / "sweep" / "0" / "model.keras").is_file() and (tmp_path / "sweep" / "0" / "report.md").is_file()
 
 

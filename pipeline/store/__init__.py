@@ -130,7 +130,7 @@ class StageStore:
             with _writing_to(self.root, f"the entry of stage {stage}"):
                 tmp.mkdir(parents=True)
                 record = write(tmp, value)
-                record["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+                record["created"] = datetime.now(UTC).isoformat(timespec="microseconds")  # orders entries made within a second
                 (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
                 (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
                 (tmp / "checksum").write_text(_checksum(tmp) + "\n")
