@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-all bench clean
+.PHONY: run test test-components test-all bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +15,21 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed          ## the seven default stages on breast_cancer; ARGS="..." adds overrides
 	$(BIN)/python -m pipeline $(ARGS)
 
-test: $(BIN)/.installed         ## lint, import contracts, then the default suite (slow tests left out)
+COMPONENTS := dask or mlflow or signals or tensorflow or multirun
+PYTEST     := $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=20
+
+test: $(BIN)/.installed         ## lint, import contracts, then the default suite (about 4 minutes on 2 cores)
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses=4
+	$(PYTEST) -m "not slow and not ($(COMPONENTS))"
+
+test-components: $(BIN)/.installed  ## the tests of real components: Dask cluster, MLflow, signals, TensorFlow, multiruns
+	$(PYTEST) -m "not slow and ($(COMPONENTS))"
 
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
+	$(PYTEST)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py

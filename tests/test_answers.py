@@ -89,7 +89,7 @@ def test_the_compare_cli_prints_what_comparison_md_says(tmp_path, capsys):
 
 def test_a_fused_candidate_with_dropout_scores_the_same_whatever_the_runs_widest_network(run_tiny):
     """The dropout stage's candidates are the same in both runs; only the neurons grid (the layout's width) differs."""
-    common = ("order.stages=[dropout,neurons]", "search.engine=fused", "store.mode=off", "model.epochs=3",
+    common = ("dataset=iris", "order.stages=[dropout,neurons]", "search.engine=fused", "store.mode=off", "model.epochs=3",
               "stages.dropout.grid.model__dropout=[0.0,0.2,0.5]")  # fmt: skip
     narrow, _ = run_tiny(*common, "stages.neurons.grid.model__neurons=[4,8]")
     wide, _ = run_tiny(*common, "stages.neurons.grid.model__neurons=[4,64]")

@@ -77,6 +77,7 @@ def test_workers_get_the_backend_and_thread_caps_before_keras_is_imported(monkey
         assert ("--xla_cpu_multi_thread_eigen=false" in xla) == (threads == "1")
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("backend", ["tensorflow"])
 def test_tensorflow_backend_from_the_command_line(tmp_path, backend):
     out = tmp_path / "run"

@@ -143,6 +143,7 @@ SLOW = [*TINY, "model.epochs=40", "dataset=breast_cancer", "order.stages=[optimi
         "stages.neurons.grid.model__neurons=[4,8,16,32,64]"]  # fmt: skip
 
 
+@pytest.mark.signals
 def test_killed_worker_gives_a_hint_not_a_nan(tmp_path):
     proc = start(*[a for a in SLOW if not a.startswith("search.n_jobs")], "search.n_jobs=2", cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)
@@ -159,6 +160,7 @@ def test_killed_worker_gives_a_hint_not_a_nan(tmp_path):
 # --- 7. Ctrl+C ---------------------------------------------------------------------------------
 
 
+@pytest.mark.signals
 def test_ctrl_c_exits_130_names_the_stage_and_the_next_run_resumes(tmp_path):
     proc = start(*SLOW, cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)
@@ -196,6 +198,7 @@ NOTHING_TO_TUNE = [*FAST, "dataset=iris", "order.stages=[optimizer,lr_momentum]"
                    "~stages.lr_momentum.grid.optimizer__learning_rate"]  # momentum only, and adam takes none  # fmt: skip
 
 
+@pytest.mark.multirun
 def test_a_stage_with_nothing_to_tune_reads_back_everywhere(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", *NOTHING_TO_TUNE, "search.seed=0,1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
@@ -220,6 +223,7 @@ def test_a_simpler_rule_that_cannot_order_text_is_a_config_error(tmp_path):
     assert entries(tmp_path) == []
 
 
+@pytest.mark.signals
 def test_ctrl_c_during_the_final_refit_says_the_stages_are_kept(tmp_path):
     args = [*TINY, "dataset=breast_cancer", "order.stages=[depth]", "stages.depth.grid.model__depth=[1]",
             "model.epochs=500"]  # one stage of 2 fits on half the rows each, then a final refit on all of them  # fmt: skip

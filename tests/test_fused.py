@@ -92,6 +92,7 @@ def test_fused_runs_end_to_end_and_its_stages_are_stored_apart(run_tiny, tmp_pat
     assert not any(r.reused for r in other.stages)  # a GridSearchCV run never reads fused results
 
 
+@pytest.mark.tensorflow
 def test_a_tensorflow_run_falls_back_to_gridsearchcv_with_one_line(tmp_path):
     proc = run_cli(*TINY, "search.engine=fused", "execution.keras_backend=tensorflow", "order.stages=[depth]",
                    "stages.depth.grid.model__depth=[1]", "store.mode=off", f"hydra.run.dir={tmp_path / 'run'}",

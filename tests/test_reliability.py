@@ -29,6 +29,7 @@ def table(rows: int = 40, seed: int = 0) -> pd.DataFrame:
 # --- 1. run folders are unique per process ------------------------------------------------------
 
 
+@pytest.mark.multirun
 def test_two_commands_started_together_get_their_own_run_folders(tmp_path):
     base = [*FAST, "dataset=iris", "store.mode=off"]
     runs = [start(*base, f"order.stages=[{name}]", cwd=tmp_path) for name in ("depth", "neurons")]
@@ -279,6 +280,7 @@ def session(sid: int) -> list[int]:
     return found
 
 
+@pytest.mark.signals
 def test_sigterm_keeps_the_stages_ends_the_workers_and_exits_143(tmp_path):
     args = [*[a for a in TINY if not a.startswith("search.n_jobs")], "search.n_jobs=2", "model.epochs=40",
             "dataset=breast_cancer", "order.stages=[optimizer,neurons]", "stages.neurons.grid.model__neurons=[4,8,16,32,64]"]  # fmt: skip
@@ -324,6 +326,7 @@ def test_the_store_cli_lists_explains_and_prunes_damaged_entries(tmp_path):
 # --- 9. a multirun with one bad job ----------------------------------------------------------------
 
 
+@pytest.mark.multirun
 def test_a_multirun_with_one_bad_job_runs_the_others_and_says_which_failed(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", *FAST, "dataset=iris", "order.stages=[depth]", "search.cv=1,2", f"hydra.sweep.dir={sweep}",

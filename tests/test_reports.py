@@ -95,6 +95,7 @@ def test_noise_statement_sees_a_real_gap_and_a_tie():
     assert "within the noise" in noise_statement(tie, comparison_table(tie))
 
 
+@pytest.mark.multirun
 def test_multirun_writes_a_comparison_that_agrees_with_the_runs(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", *TINY, "dataset=iris", "order=default,architecture_first", "search.seed=0,1", "search.engine=fused",

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY, run_cli
 
+pytestmark = pytest.mark.mlflow
+
 mlflow = pytest.importorskip("mlflow")
 
 STAGES = [*TINY, "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=1", "search.engine=fused"]
