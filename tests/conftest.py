@@ -39,8 +39,11 @@ def pytest_unconfigure(config):
         shutil.rmtree(config._compile_cache, ignore_errors=True)
         os.environ.pop("STAGED_SEARCH_COMPILE_CACHE", None)
 CONF = ROOT / "conf"
-# Small and fast: 2 folds, 2 epochs, a narrow grid per stage, everything in this process.
+# Small and fast: 2 folds, 2 epochs, a narrow grid per stage, everything in this process, on the fused engine
+# (a tiny run there takes about half the time); a test about GridSearchCV itself (loky workers, Dask, scikit-learn's
+# halving search) says search.engine=gridsearchcv after these, or parametrizes the engine.
 TINY = [
+    "search.engine=fused",
     "search.cv=2",
     "search.n_jobs=1",
     "model.epochs=2",

@@ -22,7 +22,7 @@ def test_cli_runs_with_overrides_in_parallel_workers_and_keeps_the_terminal_clea
         "    print(\"planted: a framework's print to stderr\", file=sys.stderr)\n"
         "    return run(*args, **kwargs)\n"
         "pipeline.stage.run_stage = noisy\nimport pipeline.runner\npipeline.runner.run_stage = noisy\n")  # fmt: skip
-    proc = run_cli(*tiny, "search.n_jobs=2", "dataset=iris", "order.stages=[optimizer,depth]", f"hydra.run.dir={out}",
+    proc = run_cli(*tiny, "search.n_jobs=2", "search.engine=gridsearchcv", "dataset=iris", "order.stages=[optimizer,depth]", f"hydra.run.dir={out}",
                    cwd=tmp_path, env={"PYTHONPATH": f"{plant}:{ROOT}", "PYTHONWARNINGS": "always"})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "stage 2/2 depth" in proc.stdout and f"run folder: {out}" in proc.stdout

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.dask
 
 DASK = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
 ARGS = [a for a in TINY if not a.startswith("search.n_jobs")] + [
-    "dataset=wine", "order.stages=[optimizer,neurons]", "stages.neurons.grid.model__neurons=[2,32]",
+    "search.engine=gridsearchcv", "dataset=wine", "order.stages=[optimizer,neurons]", "stages.neurons.grid.model__neurons=[2,32]",
     "model.epochs=4", "store.mode=off",
 ]  # fmt: skip
 

@@ -139,7 +139,7 @@ def loky_workers(parent: int) -> list[int]:
     return found
 
 
-SLOW = [*TINY, "model.epochs=40", "dataset=breast_cancer", "order.stages=[optimizer,neurons]",
+SLOW = [*TINY, "search.engine=gridsearchcv", "model.epochs=40", "dataset=breast_cancer", "order.stages=[optimizer,neurons]",
         "stages.neurons.grid.model__neurons=[4,8,16,32,64]"]  # fmt: skip
 
 
@@ -181,7 +181,7 @@ def test_ctrl_c_exits_130_names_the_stage_and_the_next_run_resumes(tmp_path):
 
 def test_same_command_in_fresh_processes_gives_the_same_winners_and_scores(tmp_path):
     args = [a for a in TINY if not a.startswith("search.n_jobs")]
-    args += ["search.n_jobs=2", "dataset=wine", "order.stages=[optimizer,depth]", "store.mode=off"]
+    args += ["search.n_jobs=2", "search.engine=gridsearchcv", "dataset=wine", "order.stages=[depth]", "store.mode=off"]
     runs = []
     for name in ("first", "second"):
         proc = run_cli(*args, f"hydra.run.dir={tmp_path / name}", cwd=tmp_path)

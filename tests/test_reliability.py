@@ -282,7 +282,8 @@ def session(sid: int) -> list[int]:
 
 @pytest.mark.signals
 def test_sigterm_keeps_the_stages_ends_the_workers_and_exits_143(tmp_path):
-    args = [*[a for a in TINY if not a.startswith("search.n_jobs")], "search.n_jobs=2", "model.epochs=40",
+    args = [*[a for a in TINY if not a.startswith("search.n_jobs")], "search.n_jobs=2", "search.engine=gridsearchcv",
+            "model.epochs=40",
             "dataset=breast_cancer", "order.stages=[optimizer,neurons]", "stages.neurons.grid.model__neurons=[4,8,16,32,64]"]  # fmt: skip
     proc = start(*args, cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)

@@ -20,13 +20,12 @@ def test_the_incumbent_is_read_back_not_trained_again(run_tiny, tmp_path):
     assert not optimizer.cv_results["reused"].any()
     assert depth.cv_results["reused"].tolist() == [False, True]  # depth=2 with the frozen optimizer: stage 1's winner
     assert depth.fits_reused == 2 and display.done == optimizer.fits + depth.fits  # the progress counts every fit
-    winner = json.dumps(optimizer.winner | {"model__depth": 2}, sort_keys=True)
     again = depth.cv_results.loc[depth.cv_results["reused"]].iloc[0]
     first = rows_by_params(optimizer.cv_results)[json.dumps(optimizer.winner, sort_keys=True)]
     for column in ("split0_test_score", "split1_test_score", "mean_test_epochs_run"):
         assert again[column] == first[column]  # the same evaluation, read back
-    assert json.loads(again["params"]) == {"model__depth": 2}
-    assert json.loads(winner) == {**optimizer.winner, "model__depth": 2} == {**depth.frozen, "model__depth": 2}
+    assert json.loads(again["params"]) == {"model__depth": 2}  # the base depth, with stage 1's optimizer frozen:
+    assert depth.frozen["optimizer"] == optimizer.winner["optimizer"]  # the very candidate stage 1 scored
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert summary["fits_reused"].tolist() == [0, 2]
 

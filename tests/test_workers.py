@@ -18,7 +18,8 @@ from tests.test_reliability import session
 
 pytestmark = pytest.mark.signals
 
-PARALLEL = [*[a for a in TINY if not a.startswith("search.n_jobs")], "search.n_jobs=2", "dataset=breast_cancer",
+PARALLEL = [*[a for a in TINY if not a.startswith("search.n_jobs")], "search.n_jobs=2", "search.engine=gridsearchcv",
+            "dataset=breast_cancer",
             "model.epochs=15", "order.stages=[optimizer,neurons,depth]", "stages.neurons.grid.model__neurons=[4,8,16,32]"]  # fmt: skip
 
 
