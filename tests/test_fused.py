@@ -88,7 +88,7 @@ def test_fused_runs_end_to_end_and_its_stages_are_stored_apart(run_tiny, tmp_pat
     assert {"mean_test_epochs_run", "split1_test_score"} <= set(table.columns)
     again, _ = run_tiny("search.engine=fused", *args)
     assert all(r.reused for r in again.stages)  # the stage store works unchanged
-    other, _ = run_tiny(*args)
+    other, _ = run_tiny(*args, "search.engine=gridsearchcv")
     assert not any(r.reused for r in other.stages)  # a GridSearchCV run never reads fused results
 
 

@@ -69,7 +69,7 @@ def first_stage_key(*overrides: str) -> str:
 
 @pytest.mark.parametrize("override", [
     "dataset=wine", "dataset.test_size=0.3", "search.seed=1", "search.cv=3", "search.repeats=2",
-    "search.scoring=balanced_accuracy", "search.engine=fused", "search.racing=halving", "nuisance=learning_rate",
+    "search.scoring=balanced_accuracy", "search.engine=gridsearchcv", "search.racing=halving", "nuisance=learning_rate",
     "model.epochs=3", "model.batch_size=16", "model.early_stopping.enabled=true", "model.params.model__depth=1",
     "stages.optimizer.grid.optimizer=[adam,rmsprop]", "execution.keras_backend=tensorflow", "search.select=best",
     "stages.optimizer.simpler.optimizer=[adam,sgd]",
