@@ -225,7 +225,7 @@ def test_a_simpler_rule_that_cannot_order_text_is_a_config_error(tmp_path):
 
 @pytest.mark.signals
 def test_ctrl_c_during_the_final_refit_says_the_stages_are_kept(tmp_path):
-    args = [*TINY, "dataset=breast_cancer", "order.stages=[depth]", "stages.depth.grid.model__depth=[1]",
+    args = [*TINY, "search.engine=gridsearchcv", "dataset=breast_cancer", "order.stages=[depth]", "stages.depth.grid.model__depth=[1]",
             "model.epochs=500"]  # one stage of 2 fits on half the rows each, then a final refit on all of them  # fmt: skip
     proc = start(*args, cwd=tmp_path)
     wait_for(lambda: len(entries(tmp_path)) == 1)
