@@ -17,6 +17,7 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 
 from pipeline.config.compose import load  # noqa: E402
 from pipeline.observers import Observer  # noqa: E402
+from pipeline.reports.files import RunFolder, write_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,20 +89,33 @@ class NullDisplay(Observer):
 
 
 @pytest.fixture
-def run_tiny(tmp_path):
+def run_tiny(tmp_path, report):
     """Run the real staged search in-process on a shrunk config; returns (result, display)."""
     from pipeline import engines, runner
     from pipeline.observers import Observers
-    from pipeline.reports.files import RunFolder
 
     def _run(*overrides: str):
         display = NullDisplay()
         spec = spec_for(f"store.dir={tmp_path / 'stages'}", *overrides)
+        folder = RunFolder() if report else TablesOnly()
         with engines.create(spec, display.note) as engine:
-            result = runner.run(spec, engine, Observers(display, RunFolder()), tmp_path)
+            result = runner.run(spec, engine, Observers(display, folder), tmp_path)
         return result, display
 
     return _run
+
+
+@pytest.fixture
+def report(request) -> bool:
+    return request.node.get_closest_marker("report") is not None
+
+
+class TablesOnly(RunFolder):
+    """The run folder without report.md and its charts (matplotlib: 40 % of a tiny run); tests marked ``report``
+    and test_reports get the whole folder."""
+
+    def run_finished(self, result) -> None:
+        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
 
 
 class Outcome:
@@ -127,7 +141,6 @@ def run_in_process(*overrides: str, tmp_path: Path, run_dir: Path | None = None)
     from pipeline.config.compose import describe_hydra_error
     from pipeline.errors import PipelineError, UserError
     from pipeline.observers import Observers
-    from pipeline.reports.files import RunFolder
 
     display = NullDisplay()
     store = [] if any(o.startswith("store.dir=") for o in overrides) else [f"store.dir={tmp_path / 'stages'}"]

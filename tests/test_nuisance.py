@@ -28,6 +28,7 @@ def test_each_candidate_scores_at_its_best_nuisance_value_and_a_flip_is_said():
                                       "re-tuning flipped the winner (at the frozen values: depth=1)")  # fmt: skip
 
 
+@pytest.mark.report
 @pytest.mark.parametrize("engine", ["fused"])  # a strategy: the engine sees crossed candidates, nothing more
 def test_later_stages_re_tune_the_learning_rate_and_freeze_what_won(run_tiny, tmp_path, engine):
     result, display = run_tiny(*TWO, "nuisance=learning_rate", f"search.engine={engine}")

@@ -41,6 +41,7 @@ def test_one_se_with_a_preference_list():
     assert winner == 2  # relu is both tied and first in the list
 
 
+@pytest.mark.report
 def test_one_se_and_two_passes_on_the_default_dataset(run_tiny, tmp_path):
     result, _ = run_tiny("search.select=one_se", "search.passes=2", "order.stages=[neurons,depth]",
                          "stages.neurons.grid.model__neurons=[2,8,32]")  # fmt: skip
@@ -65,6 +66,7 @@ def test_passes_stop_when_winners_stop_changing(run_tiny, tmp_path):
     assert len(result.stages) == 1  # pass 1 changed nothing, so no pass 2
 
 
+@pytest.mark.report
 def test_report_has_every_chart_as_a_valid_png(run_tiny, tmp_path):
     run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
     report = (tmp_path / "report.md").read_text()

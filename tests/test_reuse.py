@@ -106,6 +106,7 @@ def test_without_the_frozen_value_among_the_candidates_the_best_wins():
     assert keep_or_switch(t, best=1, incumbent=None, cv=3)[0] == 1
 
 
+@pytest.mark.report
 def test_select_incumbent_says_what_it_decided(run_tiny, tmp_path):
     result, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")
     assert all(r.decision for r in result.stages)
