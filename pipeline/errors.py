@@ -115,24 +115,25 @@ def exit_with(error: PipelineError) -> None:
 
     if show_traceback:
         raise error
-    if isinstance(error, Interrupted):  # one Ctrl+C ends the run: more presses while it exits change nothing (nor
-        import signal  # reach a native library's own handler mid-teardown, such as LLVM's in an XLA compile)
+    if not isinstance(error, Interrupted):
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    # One Ctrl+C ends the run: more presses while it exits change nothing (nor reach a native library's own handler
+    # mid-teardown, such as LLVM's in an XLA compile). Everything is stored and the engines are closed by now; an
+    # interrupted XLA compile can still have threads running, and the C++ teardown of a normal exit then aborts
+    # ("pure virtual method called", exit -6 instead of 130): leave without it. Workers end by their watchdog, as
+    # after kill -9 (tested).
+    import logging
+    import os
+    import signal
 
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print(f"error: {error}", file=sys.stderr)
-    if isinstance(error, Interrupted):
-        # Everything is stored and the engines are closed by now. An XLA compile interrupted mid-way can still have
-        # threads running, and the C++ teardown of a normal exit then aborts ("pure virtual method called", exit
-        # -6 instead of 130): leave without it. Workers end by their watchdog, as after kill -9 (tested).
-        import logging
-        import os
-
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(error.exit_code)
-    sys.exit(error.exit_code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(error.exit_code)
 
 
 def never_swallow_ctrl_c() -> None:

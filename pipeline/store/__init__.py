@@ -113,7 +113,7 @@ class StageStore:
             return None
         try:
             self._verify(folder)
-            damage = malformed(folder)
+            damage = malformed(*_records(folder))
             if damage:
                 raise ValueError(damage)
             return read(folder)
@@ -155,15 +155,15 @@ class StageStore:
         """An entry as found on disk, with what is wrong with it (checksum, missing or unreadable files)."""
         folder = self.root / key
         description, result, damage = {}, {}, None
-        try:
-            self._verify(folder)
-            damage = malformed(folder)
-        except (OSError, ValueError) as exc:
-            damage = f"{exc.strerror} ({Path(exc.filename).name})" if isinstance(exc, OSError) and exc.filename else str(exc)
         with contextlib.suppress(OSError, ValueError):
             description = json.loads((folder / "description.json").read_text())
         with contextlib.suppress(OSError, ValueError):
             result = json.loads((folder / "result.json").read_text())
+        try:
+            self._verify(folder)
+            damage = malformed(description, result)
+        except (OSError, ValueError) as exc:
+            damage = f"{exc.strerror} ({Path(exc.filename).name})" if isinstance(exc, OSError) and exc.filename else str(exc)
         if damage and isinstance(result, dict):  # only the fields of the right type are shown
             kinds = {**STAGE_FIELDS, **FINAL_FIELDS, "created": str}
             result = {k: v for k, v in result.items() if k not in kinds or isinstance(v, kinds[k])}
@@ -265,10 +265,12 @@ STAGE_FIELDS = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "ca
 FINAL_FIELDS = {"stage": str, "metric": str, "test_score": (int, float)}
 
 
-def malformed(folder: Path) -> str | None:
+def _records(folder: Path) -> tuple[Any, Any]:
+    return json.loads((folder / "description.json").read_text()), json.loads((folder / "result.json").read_text())
+
+
+def malformed(description: Any, result: Any) -> str | None:
     """Why an entry's JSON, valid as JSON, is not what the store writes (a field missing or of another type)."""
-    description = json.loads((folder / "description.json").read_text())
-    result = json.loads((folder / "result.json").read_text())
     if not isinstance(description, dict) or not isinstance(result, dict):
         return "description.json or result.json is not an object"
     created = result.get("created")
