@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.racing import last_rung
 from pipeline.reports.files import cv_results_path
 from pipeline.space import corrected_ttest
+from pipeline.strategies.racing import last_rung
 
 ALPHA = 0.05
 

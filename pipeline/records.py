@@ -51,11 +51,20 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """How far to train each model: ``epochs`` in all, going on from ``resume`` (an earlier ``Evaluation.paused``
+    of the same engine) where the engine can continue its models, else from scratch."""
+
+    epochs: int
+    resume: Any = None
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """An engine's answer for a list of candidates: scikit-learn's ``cv_results_`` columns.
 
-    Raced, they are a halving search's: a row per candidate per rung (``iter``, ``n_resources``).
-    ``params`` holds the candidates in the user's routed names; ``first_error`` is the first
+    Raced, the racing strategy joins its rungs' into a halving search's: a row per candidate per rung (``iter``,
+    ``n_resources``). ``params`` holds the candidates in the user's routed names; ``first_error`` is the first
     exception a fit raised (such fits score NaN), for the message when nothing trained.
     """
 
@@ -65,6 +74,7 @@ class Evaluation:
     fitted: dict[str, Any] | None = None  # every fit's columns, where ``columns`` aggregates them (nuisance re-tuning)
     continued: bool = False  # raced survivors went on training the same models (fused): a rung's row is no new fit
     notes: tuple[str, ...] = ()  # what the strategy says of how it evaluated (into the stage's decision)
+    paused: Any = None  # the engine's models as they stopped, for a later ``Budget.resume`` (engines that continue)
 
 
 @dataclass(frozen=True)

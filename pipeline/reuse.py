@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.racing import Halving
-from pipeline.records import Evaluation
+from pipeline.records import Budget, Evaluation
 from pipeline.space import ranks
 from pipeline.store.candidates import CandidateStore
 from pipeline.store.keys import describe_candidate, stage_key
 
-EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, racing=None)
+EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, budget=None)
 METRICS = ("score", "epochs_run")  # the scorers whose columns cv_results holds (see the engines)
 TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 
@@ -29,9 +28,9 @@ def reusing(evaluate: EvaluateStage, store: CandidateStore, run: Mapping[str, An
     """``evaluate`` that reads stored candidates and trains (and stores) only the others."""
 
     def evaluate_stage(stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
-                       racing: Halving | None = None) -> Evaluation:  # fmt: skip
-        if racing is not None:  # a raced candidate's rows depend on the others it raced against: not kept
-            return evaluate(stage, candidates, base, racing)
+                       budget: Budget | None = None) -> Evaluation:  # fmt: skip
+        if budget is not None:  # a rung of a race: trained to fewer epochs, or continued; not the candidate's result
+            return evaluate(stage, candidates, base, budget)
         descriptions = [describe_candidate(run, {**base, **c}) for c in candidates]
         keys = [stage_key(d) for d in descriptions]
         rows = store.lookup(keys)

@@ -14,18 +14,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pipeline import data, space, strategies
+from pipeline import data, space
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
 from pipeline.engines.base import Engine
 from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
 from pipeline.observers import Observer
-from pipeline.racing import Halving
-from pipeline.records import Evaluation, FinalModel, Problem, RunResult, StageResult
+from pipeline.records import Budget, Evaluation, FinalModel, Problem, RunResult, StageResult
 from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
 from pipeline.store import StageStore, describe_final, describe_run, describe_stage, stage_key
 from pipeline.store.candidates import CandidateStore
+from pipeline.strategies.plan import plan, staged, staged_strategy
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +78,20 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
     matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy == "random" else None
-    plan = strategies.plan(spec, matching)
+    stages = plan(spec, matching)
     current = dict(spec.model.params)
     results: list[StageResult] = []
-    total = len(plan) * spec.search.passes
+    total = len(stages) * spec.search.passes
 
-    def train(stage: str, candidates: list[dict], base: dict, racing: Halving | None = None) -> Evaluation:
-        return engine.evaluate(problem, stage, candidates, base, observers.fits_done, racing)
+    def train(stage: str, candidates: list[dict], base: dict, budget: Budget | None = None) -> Evaluation:
+        return engine.evaluate(problem, stage, candidates, base, observers.fits_done, budget)
 
     evaluate = reusing(train, CandidateStore(spec.store.dir, spec.store.mode, report=observers.note), shared,
                        spec.search.cv * spec.search.repeats, observers.fits_done)  # fmt: skip
 
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
-        for stage, strategy in plan:
+        for stage, strategy in stages:
             index = len(results) + 1
             fits = planned_fits(stage, strategy, current, conditions, spec.search.cv * spec.search.repeats)
             observers.stage_started(index, total, stage.name, fits)
@@ -125,10 +125,10 @@ def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers
     if spec.search.budget is not None or spec.store.mode == "off":
         return None
     conditions, current, count = spec.conditions(), dict(spec.model.params), 0
-    for stage in strategies.staged(spec):
+    for stage in staged(spec):
         if space.count_candidates(stage.grid, current, conditions) == 0:
             continue
-        strategy = strategies.staged_strategy(spec, stage.name).identity()
+        strategy = staged_strategy(spec, stage.name).identity()
         result = store.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
         if result is None:
             observers.note("search.strategy=random: the staged search of this config is not in the stage store; "

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import nuisance, racing, space
+from pipeline import space
 from pipeline.errors import StageFailed
-from pipeline.records import Evaluation, Stage, StageResult
-from pipeline.strategies import StageStrategy
+from pipeline.records import Budget, Evaluation, Stage, StageResult
+from pipeline.strategies import nuisance, racing
+from pipeline.strategies.base import StageStrategy
 
-EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, racing=None)
+EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, budget=None)
 
 
 def planned_fits(stage: Stage, strategy: StageStrategy, current: Mapping[str, Any], conditions: space.Conditions,
@@ -48,8 +49,10 @@ def run_stage(
         return StageResult(stage.name, tuned, frozen, {}, float("nan"), float("nan"), 0, 0, 0, 0.0, tuple(skipped),
                            cv_results=empty, metric=metric)  # fmt: skip
     started = time.perf_counter()
-    evaluation = strategy.run_search(grids, lambda candidates, racing=None: evaluate(stage.name, candidates, base, racing),
-                                     base)  # fmt: skip
+    def evaluate_here(candidates: list[dict[str, Any]], budget: Budget | None = None) -> Evaluation:
+        return evaluate(stage.name, candidates, base, budget)
+
+    evaluation = strategy.run_search(grids, evaluate_here, base)
     seconds = time.perf_counter() - started
     table = results_table(evaluation.columns)
     fitted = results_table(evaluation.fitted) if evaluation.fitted is not None else table  # every fit made

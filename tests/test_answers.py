@@ -139,9 +139,8 @@ def test_all_fits_failed_counts_a_fused_race_s_models_once(run_tiny):
 
 
 def test_nuisance_finds_the_frozen_value_to_the_last_digit_and_plans_what_it_fits():
-    from pipeline.nuisance import aggregate, nuisance_grid
     from pipeline.strategies.grid import FullGrid
-    from pipeline.strategies.nuisance import Retuned
+    from pipeline.strategies.nuisance import Retuned, aggregate, nuisance_grid
 
     lr = "optimizer__learning_rate"
     frozen = {lr: 0.0012345678}
@@ -326,7 +325,7 @@ def test_prune_unlinks_a_stage_lock_only_while_holding_it_and_a_waiter_takes_a_f
 
 def test_numbers_are_normalised_once_to_the_type_each_parameter_takes():
     from pipeline.store import describe_stage, stage_key
-    from pipeline.strategies import staged
+    from pipeline.strategies.plan import staged
     from tests.conftest import spec_for
 
     spec = spec_for("stages.lr_momentum.grid.optimizer__momentum=[0,0.5]", "stages.neurons.grid.model__neurons=[4.0,8]",

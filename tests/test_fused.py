@@ -25,7 +25,7 @@ def stage(engine: str, dataset: str, grid: dict, base: dict, model: ModelSpec, c
     strategy = FullGrid() if budget is None else RandomBudget(budget, seed)
     with engines.create(spec, print) as chosen:
         assert chosen.name == engine
-        return run_stage(Stage("stage", grid), strategy, base, {}, lambda s, c, b, racing=None: chosen.evaluate(problem, s, c, b, racing=racing), cv=cv)
+        return run_stage(Stage("stage", grid), strategy, base, {}, lambda s, c, b, budget=None: chosen.evaluate(problem, s, c, b, budget=budget), cv=cv)
 
 
 @pytest.mark.parametrize(

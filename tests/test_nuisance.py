@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import TINY, run_cli
 
-from pipeline.nuisance import aggregate, decision
+from pipeline.strategies.nuisance import aggregate, decision
 
 LR = "optimizer__learning_rate"
 TWO = ("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3", "model.params.optimizer__learning_rate=0.01")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.racing import Halving, rungs, survivors
+from pipeline.strategies.racing import Halving, rungs, survivors
 
 # Nine candidates (learning rate x momentum, SGD), 9 epochs: raced 9 -> 3 -> 1 at 1, 3, 9 epochs.
 NINE = ("dataset=iris", "order.stages=[lr_momentum]", "model.params.optimizer=sgd", "model.epochs=9",
@@ -111,3 +111,47 @@ def test_bad_racing_settings_are_one_line(override, message):
     with pytest.raises(UserError) as caught:
         spec_for("dataset=iris", "model.epochs=2", "search.racing=halving", override, tiny=False)
     assert f"error: {caught.value}" == message
+
+
+def test_a_gridsearchcv_race_is_halvinggridsearchcvs_own():
+    """The racing strategy asks the GridSearchCV engine for each rung; its table is the one scikit-learn's
+    ``HalvingGridSearchCV`` makes over the same candidates, folds and resource (the routed epochs)."""
+    import warnings
+
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    from pipeline import data, engines
+    from pipeline.config.schema import DatasetSpec, ModelSpec, RunSpec, SearchSpec
+    from pipeline.engines.estimators import make_estimator
+    from pipeline.engines.searchcv import NET, EpochsRun, FitScore, folds
+    from pipeline.records import Problem
+    from pipeline.strategies.grid import FullGrid
+    from pipeline.strategies.racing import Raced
+
+    train, _ = data.split(data.load_dataset(DatasetSpec("iris")), 0.2, 0)
+    model = ModelSpec(epochs=4, batch_size=16)
+    model.early_stopping.enabled = False
+    problem, base = Problem(train, "accuracy", 2, 0), {"optimizer": "sgd"}
+    grid = {"optimizer__learning_rate": [0.01, 0.2], "optimizer__momentum": [0.0, 0.9]}
+    with engines.create(RunSpec(search=SearchSpec(cv=2, n_jobs=1, engine="gridsearchcv"), model=model), print) as engine:
+        raced = Raced(FullGrid(), Halving(2, None, 4)).run_search(
+            [grid], lambda c, budget=None: engine.evaluate(problem, "lr", c, base, budget=budget), base)
+
+    both = lambda est, X, y: {"score": FitScore("accuracy")(est, X, y), "epochs_run": EpochsRun()(est, X, y)}  # noqa: E731
+    halving = HalvingGridSearchCV(make_estimator(train, base, model, seed=0), {f"{NET}__{k}": v for k, v in grid.items()},
+                                  scoring=both, cv=folds("multiclass", 2, 0), refit=False, resource=f"{NET}__epochs",
+                                  max_resources=4, min_resources="exhaust", factor=2, error_score=np.nan)  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(AttributeError, match="best_index_"):  # no refit: no best index
+        warnings.simplefilter("ignore")
+        halving.fit(train.X, train.y)
+    theirs = pd.DataFrame({k: v for k, v in halving.cv_results_.items() if k != "params"})
+    theirs["params"] = [json.dumps({k.removeprefix(f"{NET}__"): v for k, v in p.items() if k != f"{NET}__epochs"},
+                                   sort_keys=True) for p in halving.cv_results_["params"]]  # fmt: skip
+    ours = pd.DataFrame({k: v for k, v in raced.columns.items() if k != "params"})
+    ours["params"] = [json.dumps(p, sort_keys=True) for p in raced.columns["params"]]
+    columns = ["iter", "n_resources", "params", "split0_test_score", "split1_test_score", "mean_test_epochs_run"]
+    # a rung's survivors in the order they first ran (scikit-learn lists them by score): the same rows
+    pd.testing.assert_frame_equal(ours[columns].sort_values(["iter", "params"]).reset_index(drop=True),
+                                  theirs[columns].sort_values(["iter", "params"]).reset_index(drop=True), check_dtype=False)
+    assert ours["n_resources"].tolist() == [1, 1, 1, 1, 2, 2, 4]

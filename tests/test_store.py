@@ -54,16 +54,17 @@ def test_key_ignores_dict_order_and_float_spelling():
 
 def first_stage_key(*overrides: str) -> str:
     """The key the runner gives the first stage of a composed config (its own functions, not a hand-made dict)."""
-    from pipeline import data, engines, strategies
+    from pipeline import data, engines
     from pipeline.config.scoring import scoring_for
     from pipeline.store import describe_run, describe_stage
+    from pipeline.strategies.plan import plan
 
     spec = spec_for("dataset=iris", *overrides)
     train, _ = data.split(data.load_dataset(spec.dataset), spec.dataset.test_size, spec.search.seed)
     engine = engines.create(spec, print)  # not entered: its identity needs no Keras
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, scoring_for(spec.search, train.task, train.y),
                           engine.identity())  # fmt: skip
-    stage, strategy = strategies.plan(spec)[0]
+    stage, strategy = plan(spec)[0]
     return stage_key(describe_stage(shared, stage, strategy.identity(), spec.conditions(), dict(spec.model.params)))
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
+from pipeline.engines.base import Progress
 from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line
-from pipeline.racing import Halving
-from pipeline.records import Dataset, Evaluation, Problem
+from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class FusedEngine:
     """Every candidate × fold of a stage in a few compiled JAX programs, in this process."""
 
     name = "fused"
+    continues = True  # a budget's resume goes on training the paused models (a raced survivor trains on)
 
     def __init__(self, spec: RunSpec, note=print):
         self.model, self.execution, self.note = spec.model, spec.execution, note
@@ -71,18 +72,11 @@ class FusedEngine:
         import jax  # noqa: F401
         import keras  # noqa: F401
 
-    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None,
-                 racing: Halving | None = None) -> Evaluation:  # fmt: skip
-        """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns; raced, as
-        ``HalvingGridSearchCV``'s, the survivors of each rung going on from where they paused."""
-        from pipeline.engines.fused_models import (
-            Programs,
-            cv_results,
-            model_epochs,
-            prepare_folds,
-            raced_cv_results,
-            run_models,
-        )
+    def evaluate(self, problem: Problem, stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
+                 progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
+        """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns; with a budget, trained
+        to its epochs, the models its ``resume`` paused going on from where they stopped."""
+        from pipeline.engines.fused_models import Programs, cv_results, prepare_folds, run_models
         from pipeline.engines.searchcv import folds as cv_folds
 
         if self._folds is None or self._folds[0] is not problem:  # the same folds and programs serve every stage
@@ -92,7 +86,8 @@ class FusedEngine:
             self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
         try:
             out = run_models([{**base, **c} for c in candidates], self._folds[1], self._programs, problem.metric,
-                             on_models_done=progress, racing=racing)  # fmt: skip
+                             on_models_done=progress, until=budget.epochs if budget else None,
+                             resume=budget.resume if budget else None)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
             if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
                 raise ResourceExhausted(
@@ -104,9 +99,8 @@ class FusedEngine:
                 raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats,
                                   f"{type(exc).__name__}: {exception_line(str(exc))}") from None
             raise InternalError(f"in stage {stage} (the fused engine)", exc) from None
-        if racing is None:
-            return Evaluation(cv_results(candidates, out[0].scores, out[0].epochs_run, out[0].seconds))
-        return Evaluation(raced_cv_results(candidates, out), model_epochs=model_epochs(out), continued=True)
+        return Evaluation(cv_results(candidates, out.scores, out.epochs_run, out.seconds),
+                          paused=out if budget is not None else None)
 
     @property
     def compilations(self):

@@ -16,8 +16,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from pipeline.data import make_preprocessor, standardization
 from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
-from pipeline.engines.programs import Compilations, Program
-from pipeline.racing import Halving, rungs, survivors
+from pipeline.engines.programs import Compilations, Paused, Program
 from pipeline.space import ranks
 
 
@@ -95,14 +94,14 @@ class Programs:
 
 
 @dataclass(frozen=True)
-class Rung:
-    """The candidates (indices) that ran a rung, their scores and epochs run (candidates × folds), seconds."""
+class Trained:
+    """Every (candidate, fold) model's score and epochs run (candidates × folds), its seconds, and where the models
+    stopped (``paused``: per program group, its members as (candidate, fold) and their loop state)."""
 
-    candidates: list[int]
-    epochs: int | None  # the rung's epochs in all (None: each model's own, the stage not raced)
     scores: np.ndarray
     epochs_run: np.ndarray
     seconds: np.ndarray
+    paused: dict[tuple, tuple[list[tuple[str, int]], Paused | None]]
 
 
 def run_models(
@@ -111,67 +110,48 @@ def run_models(
     programs: Programs,
     metric: str,
     on_models_done: Callable[[int], None] = lambda n: None,
-    racing: Halving | None = None,
-) -> list[Rung]:
-    """Train and score every (candidate, fold); raced, in rungs: after each, the best 1/factor candidates go on
-    from where they paused (the same programs, repacked with the survivors only)."""
+    until: int | None = None,
+    resume: Trained | None = None,
+) -> Trained:
+    """Train and score every (candidate, fold): to each model's own epochs, or ``until`` epochs in all; a model that
+    ``resume`` holds (the same candidate and fold, paused by an earlier call) goes on from where it paused."""
     models = [knobs(c, programs.training) for c in candidates]
+    names = [_name(c) for c in candidates]
     groups: dict[tuple, list[tuple[int, int]]] = {}
     for (batch, hidden), members in group(models).items():
         for c in members:
             for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
                 groups.setdefault((batch, hidden, tuple(sorted(fold.meta.items()))), []).append((c, f))
     scorer = get_scorer(metric)
-    schedule = rungs(len(candidates), racing) if racing else [(None, len(candidates))]
-    alive, paused, out = list(range(len(candidates))), {}, []
-    for number, (epochs, _) in enumerate(schedule):
-        shape = (len(alive), len(folds))
-        scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
-        row_of = {c: i for i, c in enumerate(alive)}
-        for name, members in groups.items():
-            running = [(c, f) for c, f in members if c in row_of]
-            if not running:
-                continue
-            started = time.perf_counter()
-            group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
-            program = programs(group_models, group_folds[0].meta)
-            resume = None
-            if name in paused:
-                before, state = paused[name]
-                resume = state.take([before.index(m) for m in running])
-            trained = program.train(group_models, group_folds, until=epochs, resume=resume)
-            paused[name] = (running, trained.paused)
-            outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
-            with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
-                for i, (c, f) in enumerate(running):
-                    fold = folds[f]
-                    epochs_run[row_of[c], f] = trained.epochs_run[i]
-                    if trained.finite[i]:
-                        scores[row_of[c], f] = float(scorer(_predictions(outputs[i], programs.task, fold), fold.X_test,
-                                                            fold.y_test))  # fmt: skip
-            seconds[[row_of[c] for c, _ in running], [f for _, f in running]] = (time.perf_counter() - started) / len(running)
-            on_models_done(len(running))
-        out.append(Rung(list(alive), epochs, scores, epochs_run, seconds))
-        if number + 1 < len(schedule):
-            alive = [alive[i] for i in survivors(scores.mean(1), schedule[number + 1][1])]
-    return out
+    shape = (len(candidates), len(folds))
+    scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    paused: dict[tuple, tuple[list[tuple[str, int]], Paused | None]] = {}
+    for key, running in groups.items():
+        started = time.perf_counter()
+        group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
+        program = programs(group_models, group_folds[0].meta)
+        members = [(names[c], f) for c, f in running]
+        state = None
+        if resume is not None and key in resume.paused:
+            before, held = resume.paused[key]
+            state = held.take([before.index(m) for m in members]) if held is not None else None
+        trained = program.train(group_models, group_folds, until=until, resume=state)
+        paused[key] = (members, trained.paused)
+        outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
+        with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
+            for i, (c, f) in enumerate(running):
+                fold = folds[f]
+                epochs_run[c, f] = trained.epochs_run[i]
+                if trained.finite[i]:
+                    scores[c, f] = float(scorer(_predictions(outputs[i], programs.task, fold), fold.X_test, fold.y_test))
+        seconds[[c for c, _ in running], [f for _, f in running]] = (time.perf_counter() - started) / len(running)
+        on_models_done(len(running))
+    return Trained(scores, epochs_run, seconds, paused)
 
 
-def raced_cv_results(candidates: Sequence[Mapping[str, Any]], out: Sequence[Rung]) -> dict:
-    """A halving search's ``cv_results_``: a row per candidate per rung, with its ``iter`` and ``n_resources``."""
-    columns = cv_results([candidates[c] for r in out for c in r.candidates], *(np.concatenate([getattr(r, name) for r in out])
-                         for name in ("scores", "epochs_run", "seconds")))  # fmt: skip
-    columns["iter"] = np.concatenate([np.full(len(r.candidates), i) for i, r in enumerate(out)])
-    columns["n_resources"] = np.concatenate([np.full(len(r.candidates), r.epochs) for r in out])
-    return columns
-
-
-def model_epochs(out: Sequence[Rung]) -> int:
-    """Epochs trained in all: each model's epochs at the last rung it ran (it went on from the rungs before)."""
-    last: dict[int, np.ndarray] = {}
-    for r in out:
-        last.update({c: r.epochs_run[i] for i, c in enumerate(r.candidates)})
-    return int(sum(v.sum() for v in last.values()))
+def _name(candidate: Mapping[str, Any]) -> str:
+    """A candidate's identity across calls (its whole configuration), to find its paused models again."""
+    return repr(sorted(candidate.items()))
 
 
 def _predictions(outputs: np.ndarray, task: str, fold: Fold):

@@ -15,9 +15,9 @@ from typing import Any
 
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
+from pipeline.engines.base import Progress
 from pipeline.errors import ResourceExhausted, StageFailed, exception_line
-from pipeline.racing import Halving
-from pipeline.records import Dataset, Evaluation, Problem
+from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,16 @@ class GridSearchEngine:
     """Stages through scikit-learn's search loop on loky workers or a Dask cluster."""
 
     name = "gridsearchcv"
+    continues = False  # each fit starts afresh: a budget's resume is ignored, the models train from scratch
 
     def __init__(self, spec: RunSpec, note=print):
         self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
         self._exit = contextlib.ExitStack()
         self._dask = None
+
+    @staticmethod
+    def unsupported(spec: RunSpec) -> str | None:
+        return None  # the engine every configuration can run on
 
     def identity(self) -> dict[str, Any]:
         return {"engine": self.name, **execution.library_versions(self.execution.keras_backend)}
@@ -50,31 +55,21 @@ class GridSearchEngine:
         """Import Keras and scikeras now, so that a stage's seconds leave the imports out."""
         import pipeline.engines.estimators  # noqa: F401
 
-    def evaluate(self, problem: Problem, stage: str, candidates: list[dict], base: dict, progress=lambda n: None,
-                 racing: Halving | None = None) -> Evaluation:  # fmt: skip
-        """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; raced, its
-        ``HalvingGridSearchCV``'s (a row per candidate per rung)."""
+    def evaluate(self, problem: Problem, stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
+                 progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
+        """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; with a budget,
+        each fit trains its epochs (from scratch, as ``HalvingGridSearchCV``'s rungs do)."""
         from pipeline.engines.estimators import make_estimator
-        from pipeline.engines.searchcv import (
-            NET,
-            BothScores,
-            CandidateSearchCV,
-            EpochsRun,
-            FitScore,
-            folds,
-            halving_search,
-        )
+        from pipeline.engines.searchcv import NET, CandidateSearchCV, EpochsRun, FitScore, folds
 
         train = problem.train
         estimator = make_estimator(train, base, self.model, seed=problem.seed)
+        if budget is not None:
+            estimator.set_params(**{f"{NET}__epochs": budget.epochs})
         routed = [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates]
         cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
-        if racing is None:
-            search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
-                                       "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
-        else:
-            search = halving_search(estimator, routed, halving=racing, scoring=BothScores(problem.metric, progress),
-                                    n_jobs=self.n_jobs, cv=cv)  # fmt: skip
+        search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
+                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
         with warnings.catch_warnings(record=True) as caught, execution.fits_running(self.n_jobs, progress, self._dask):
             warnings.simplefilter("always")
             try:
@@ -83,7 +78,6 @@ class GridSearchEngine:
                 if "fits failed" not in str(exc):
                     raise
                 log.error("stage %s: every fit raised\n%s", stage, exc)
-                # scikit-learn stops at the first call whose every fit raised: all candidates (a race's first rung)
                 raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats, exception_line(str(exc))) from None
             except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
                 if type(exc).__name__ not in ("TerminatedWorkerError", "KilledWorker", "MemoryError"):
@@ -104,12 +98,9 @@ def _unrouted(cv_results: dict[str, Any]) -> dict[str, Any]:
     """``cv_results_`` with the Pipeline step's prefix taken off the parameter names."""
     from pipeline.engines.searchcv import NET
 
-    prefix, resource = f"param_{NET}__", f"{NET}__epochs"
-    raced = "n_resources" in cv_results  # a halving search: its resource (the epochs) is n_resources, not a parameter
-    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()
-               if not (raced and k == f"param_{resource}")}  # fmt: skip
-    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items() if not (raced and k == resource)}
-                         for p in cv_results["params"]]  # fmt: skip
+    prefix = f"param_{NET}__"
+    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()}
+    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items()} for p in cv_results["params"]]
     return columns
 
 

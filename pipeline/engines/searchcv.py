@@ -37,38 +37,6 @@ class CandidateSearchCV(BaseSearchCV):
         evaluate_candidates(self.candidates)
 
 
-def halving_search(estimator, candidates, *, halving, scoring, n_jobs, cv):
-    """scikit-learn's ``HalvingGridSearchCV`` over exactly ``candidates``, the routed epochs as its resource.
-
-    A grid of one-value lists per candidate gives the candidates themselves, in order; the
-    scorer returns both metrics (score, epochs run), as halving searches take one scoring callable.
-    """
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingGridSearchCV
-
-    class CandidateHalvingSearchCV(HalvingGridSearchCV):
-        def fit(self, X, y):  # without refit, the halving search's own fit would ask for a best index
-            self._n_samples_orig = len(X)
-            return BaseSearchCV.fit(self, X, y)
-
-    grid = [{k: [v] for k, v in c.items()} for c in candidates]
-    return CandidateHalvingSearchCV(
-        estimator, grid, scoring=scoring, n_jobs=n_jobs, refit=False, cv=cv, error_score=np.nan,
-        return_train_score=False, resource=f"{NET}__epochs", max_resources=halving.max_epochs,
-        min_resources=halving.min_epochs or "exhaust", factor=halving.factor,
-    )  # fmt: skip
-
-
-class BothScores:
-    """Score and epochs run from one scorer call: a halving search takes a single scoring callable."""
-
-    def __init__(self, metric: str, progress=None):
-        self.score, self.epochs = FitScore(metric, progress), EpochsRun()
-
-    def __call__(self, estimator, X, y) -> dict[str, float]:
-        return {"score": self.score(estimator, X, y), "epochs_run": self.epochs(estimator, X, y)}
-
-
 class FitScore:
     """The chosen metric, or NaN when training diverged (non-finite loss or weights).
 

@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from pipeline.racing import describe_rungs
 from pipeline.records import StageResult
+from pipeline.strategies.racing import describe_rungs
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 

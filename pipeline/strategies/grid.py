@@ -7,7 +7,7 @@ from typing import Any
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from pipeline.records import Evaluation
-from pipeline.strategies import Evaluate
+from pipeline.strategies.base import Evaluate
 
 
 @dataclass(frozen=True)

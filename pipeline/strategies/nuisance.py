@@ -1,13 +1,91 @@
-"""Re-tuning nuisance parameters inside a stage: another strategy's candidates, each crossed with the nuisance
-grid and scored at its best nuisance values (``pipeline.nuisance``)."""
+"""Nuisance parameters: re-tuned inside every stage that does not own them, each candidate scored at its best.
+
+The Deep Learning Tuning Playbook's advice: the learning rate moves when the architecture
+changes, so comparing widths at a learning rate frozen stages ago is biased towards whatever
+the early stages favoured. Here each candidate of a stage is crossed with a small nuisance
+grid (absolute values, or factors around the value frozen now), and its score is the best
+over that grid (``Retuned``, a strategy around another).
+"""
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.nuisance import aggregate, crossing, nuisance_grid
+import numpy as np
+import pandas as pd
+
 from pipeline.records import Evaluation
-from pipeline.strategies import Evaluate, StageStrategy
+from pipeline.space import ranks
+from pipeline.strategies.base import Evaluate, StageStrategy
+from pipeline.strategies.racing import RUNG_COLUMNS, last_rung
+
+
+def nuisance_grid(nuisance: Mapping[str, Mapping[str, list]], base: Mapping[str, Any]) -> dict[str, list]:
+    """The distinct values each nuisance parameter takes in a stage: its ``values``, or its ``factors`` times the
+    frozen value (factor 1 is the frozen value itself, to the last digit: the candidate "at the frozen value")."""
+    grid = {}
+    for param, how in nuisance.items():
+        if "values" in how:
+            grid[param] = list(dict.fromkeys(how["values"]))
+        else:
+            grid[param] = sorted({base[param] if factor == 1 else float(f"{base[param] * factor:.6g}")
+                                  for factor in how["factors"]})  # fmt: skip
+    return grid
+
+
+def crossing(grid: Mapping[str, list]) -> list[dict[str, Any]]:
+    """Every combination of the nuisance values (what crosses each candidate)."""
+    combos: list[dict[str, Any]] = [{}]
+    for param, values in grid.items():
+        combos = [{**c, param: v} for c in combos for v in values]
+    return combos
+
+
+def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[str, Any]) -> dict[str, Any]:
+    """One row per candidate (its own parameters), the splits of its best nuisance values, and beside them the
+    values it scored best at (``nuisance``), its score at the frozen values, and its score at each value.
+
+    A raced evaluation is aggregated over its last rung (the candidates that ran the whole race).
+    """
+    table = pd.DataFrame({k: list(v) if k == "params" else np.asarray(v) for k, v in columns.items()})
+    if "iter" in table:
+        table = last_rung(table).drop(columns=list(RUNG_COLUMNS))
+    own = [json.dumps({k: v for k, v in p.items() if k not in names}, sort_keys=True) for p in table["params"]]
+    values = [{k: p[k] for k in names if k in p} for p in table["params"]]
+    at = [", ".join(f"{k.split('__')[-1]}={v}" for k, v in sorted(d.items())) for d in values]
+    scores = table["mean_test_score"].to_numpy(dtype=float)
+    rows, extra = [], []
+    for key in dict.fromkeys(own):  # the candidates in their first order
+        members = [i for i, k in enumerate(own) if k == key]
+        ranked = np.where(np.isfinite(scores[members]), scores[members], -np.inf)
+        best = members[int(np.argmax(ranked))]
+        at_frozen = [i for i in members if all(frozen.get(k) == v for k, v in values[i].items())]
+        rows.append(best)
+        extra.append({"nuisance": json.dumps(values[best], sort_keys=True),
+                      "mean_test_score_at_frozen": scores[at_frozen[0]] if at_frozen else np.nan,
+                      **{f"mean_test_score_at {at[i]}": scores[i] for i in members}})  # fmt: skip
+    out = table.iloc[rows].reset_index(drop=True)
+    out = out.drop(columns=[c for c in out.columns if c.startswith(("param_", "rank_"))])
+    out["params"] = [json.loads(own[i]) for i in rows]
+    for metric in ("score", "epochs_run"):
+        out[f"rank_test_{metric}"] = ranks(out[f"mean_test_{metric}"])
+    out = pd.concat([out, pd.DataFrame(extra)], axis=1)
+    return {c: out[c].tolist() if c == "params" else out[c].to_numpy() for c in out.columns}
+
+
+def decision(table: pd.DataFrame, best: int, names: Sequence[str]) -> str:
+    """What re-tuning did: the nuisance values the winner won at, and whether it changed the winner."""
+    won_at = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(table.loc[best, "nuisance"]).items())
+    text = f"re-tuned {', '.join(n.split('__')[-1] for n in names)}: the winner scored best at {won_at}"
+    at_frozen = table["mean_test_score_at_frozen"].to_numpy(dtype=float)
+    if np.isfinite(at_frozen).any():
+        frozen_best = int(np.nanargmax(at_frozen))
+        if frozen_best != best:
+            other = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(table.loc[frozen_best, "params"]).items())
+            text += f"; re-tuning flipped the winner (at the frozen values: {other})"
+    return text
 
 
 @dataclass(frozen=True)
