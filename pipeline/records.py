@@ -78,6 +78,34 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Why a stage's winner won, as data; the observers put it into words (``pipeline.reports.words``).
+
+    ``rungs``: (candidates, epochs) of each rung of a race. ``notes``: what the strategy said of how it evaluated.
+    ``incumbent``: the verdict of select=incumbent: ``kept`` (no candidate beat the frozen value beyond the noise),
+    ``kept_best`` (the frozen value scored best), ``switched`` (the best beat it beyond the noise), ``failed`` (the
+    frozen value failed to train), ``absent`` (it was not among the final candidates); with the best candidate
+    (``challenger``), its mean gain over the frozen value and the one-sided p-value. ``retuned``: the nuisance
+    values the winner won at, and ``flipped_from`` the winner at the frozen values where re-tuning changed it.
+    """
+
+    rungs: tuple[tuple[int, int], ...] = ()
+    notes: tuple[str, ...] = ()
+    incumbent: str | None = None
+    challenger: dict[str, Any] | None = None
+    gain: float | None = None
+    p_value: float | None = None
+    retuned: dict[str, Any] | None = None
+    flipped_from: dict[str, Any] | None = None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Decision:
+        """Back from its JSON (the stage store): tuples where JSON has lists."""
+        return cls(**{**record, "rungs": tuple(tuple(r) for r in record.get("rungs", ())),
+                      "notes": tuple(record.get("notes", ()))})  # fmt: skip
+
+
+@dataclass(frozen=True)
 class StageResult:
     """What a stage decided; immutable so the store and the report can share it."""
 
@@ -97,7 +125,7 @@ class StageResult:
     reused: bool = False  # read from the stage store instead of computed by this run
     pass_number: int = 1  # which pass over the order (search.passes) produced it
     fits_reused: int = 0  # fits of candidates that an earlier stage, ordering or run had already evaluated
-    decision: str = ""  # why the winner won, where the rule says more than "the best score" (search.select)
+    decision: Decision = field(default_factory=Decision)  # why the winner won, where it is more than "the best score"
     model_epochs: int = 0  # epochs trained, summed over every fit (racing trains fewer)
     key: str = ""  # its stage store key ("" when not stored)
     metric: str = ""  # the scorer its scores are in (accuracy, r2, …)

@@ -155,7 +155,7 @@ def _refit_failure(params: dict[str, Any], results: list[StageResult]):
             keys = ", ".join(f"{r.stage} (store key {r.key[:12]})" for r in stored)
             where = (f"; the winners of {keys} were read from the stage store: `python -m pipeline.store prune --key "
                      f"{stored[-1].key[:12]}` removes one, or run with store.mode=off to recompute them")  # fmt: skip
-        raise UserError(f"the final refit with {space.label(params)} failed ({exception_line(str(exc)) or type(exc).__name__})"
+        raise UserError(f"the final refit with {space.label(dict(sorted(params.items())))} failed ({exception_line(str(exc)) or type(exc).__name__})"
                         f"{where}") from None
 
 

@@ -133,27 +133,27 @@ def incumbent_row(table: pd.DataFrame, current: Mapping[str, Any]) -> int | None
     return None
 
 
-def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: int) -> tuple[int, str]:
-    """The incumbent, unless the best candidate beats it beyond the noise; and the decision in words.
+def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: int) -> tuple[int, dict[str, Any]]:
+    """The incumbent, unless the best candidate beats it beyond the noise; and the verdict (``Decision``'s fields).
 
     The folds are shared, so the test is on the paired per-split differences, a one-sided
     t-test with Nadeau and Bengio's correction for overlapping training sets (as the
     comparison of orderings uses): a gain of 0.000008 is not a reason to switch.
     """
     if incumbent is None:
-        return best, "the frozen value is not among the final candidates: the best"
+        return best, {"incumbent": "absent"}
     if incumbent == best:
-        return best, "kept: the frozen value scored best"
+        return best, {"incumbent": "kept_best"}
+    if not np.isfinite(table.loc[incumbent, "mean_test_score"]):
+        return best, {"incumbent": "failed"}
     splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
     d = table.loc[best, splits].to_numpy(float) - table.loc[incumbent, splits].to_numpy(float)
-    if not np.isfinite(table.loc[incumbent, "mean_test_score"]):
-        return best, "switched: the frozen value failed to train"
     d = d[np.isfinite(d)]
     p = corrected_ttest(d, cv, alternative="greater")
-    name = _short(json.loads(table.loc[best, "params"]))
+    verdict = {"challenger": json.loads(table.loc[best, "params"]), "gain": float(d.mean()), "p_value": p}
     if p < NOISE_ALPHA:
-        return best, f"switched to {name}: {d.mean():+.4f} over the frozen value beyond the noise (p = {p:.3f})"
-    return incumbent, f"kept: no candidate beat it beyond the noise (best {name} {d.mean():+.4f}, p = {p:.2f})"
+        return best, {"incumbent": "switched", **verdict}
+    return incumbent, {"incumbent": "kept", **verdict}
 
 
 def corrected_ttest(differences, cv: int, alternative: str = "two-sided") -> float:
@@ -178,10 +178,6 @@ def corrected_ttest(differences, cv: int, alternative: str = "two-sided") -> flo
     return float(2 * stats.t.sf(abs(t), df=d.size - 1))
 
 
-def _short(params: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items())
-
-
-def label(params: Mapping[str, Any]) -> str:
-    """``optimizer=sgd, momentum=0.9``: a parameter set in words (short names, sorted)."""
-    return _short(dict(sorted(params.items())))
+def label(params: Mapping[str, Any], sep: str = ", ") -> str:
+    """``optimizer=sgd, momentum=0.9``: a parameter set in words, in its order (the routed prefix dropped)."""
+    return sep.join(f"{k.split('__')[-1]}={v}" for k, v in params.items())

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline import space
 from pipeline.errors import StageFailed
-from pipeline.records import Budget, Evaluation, Stage, StageResult
+from pipeline.records import Budget, Decision, Evaluation, Stage, StageResult
 from pipeline.strategies import nuisance, racing
 from pipeline.strategies.base import StageStrategy
 
@@ -69,17 +69,15 @@ def run_stage(
             raise StageFailed(stage.name, 0, cause, what=last)
         raise StageFailed(stage.name, failed, cause)
     best, ties = picked
-    decisions = [f"raced: {racing.describe_rungs(fitted)}" if "iter" in fitted else "", *evaluation.notes]
+    decided: dict[str, Any] = {"rungs": racing.rungs_of(fitted), "notes": evaluation.notes}
     if select == "incumbent":
-        best, kept = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
+        best, verdict = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)
-        decisions.append(kept)
+        decided |= verdict
     winner = json.loads(final.loc[best, "params"])
     if "nuisance" in final:  # the winner freezes the nuisance values it won with too
-        won_at = json.loads(final.loc[best, "nuisance"])
-        decisions.append(nuisance.decision(final, best, list(won_at)))
-        winner |= won_at
-    decision = "; ".join(d for d in decisions if d)
+        decided |= nuisance.decision(final, best)
+        winner |= decided["retuned"]
     epochs = fitted[[f"split{i}_test_epochs_run" for i in range(splits)]].to_numpy(dtype=float)
     return StageResult(
         stage=stage.name,
@@ -96,7 +94,7 @@ def run_stage(
         ties=tuple(json.loads(final.loc[i, "params"]) for i in ties),
         cv_results=table,
         fits_reused=int(fitted["reused"].sum()) * splits if "reused" in fitted else 0,
-        decision=decision,
+        decision=Decision(**decided),
         model_epochs=int(evaluation.model_epochs if evaluation.model_epochs is not None else np.nansum(epochs)),
         metric=metric,
     )

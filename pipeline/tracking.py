@@ -22,6 +22,7 @@ from typing import Any
 from pipeline.config.schema import RunSpec, TrackingSpec
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
+from pipeline.reports.words import describe
 
 log = logging.getLogger(__name__)
 SWEEP_RUN = "STAGED_SEARCH_MLFLOW_SWEEP_RUN"  # set by the multirun callback: the sweep run the jobs nest under
@@ -108,7 +109,7 @@ class Tracker(Observer):
         if self.run_id is None:
             return
         tags = {"mlflow.parentRunId": self.run_id, "stage": result.stage, "reused": str(result.reused).lower(),
-                "decision": result.decision[:5000]}  # fmt: skip
+                "decision": describe(result.decision)[:5000]}  # fmt: skip
         if result.key:
             tags["store_key"] = result.key
         run = self.client.create_run(self.experiment, run_name=f"{index:02d} {result.stage}", tags=tags)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.compare import Run, comparison_table, load_run, main, noise_statement
+from pipeline.reports.words import describe
 from pipeline.space import corrected_ttest, keep_or_switch
 
 
@@ -57,8 +58,8 @@ def test_the_correction_counts_folds_not_repeats():
     # the selection rule asks the same function, one-sided
     table = pd.DataFrame({"params": ['{"a": 1}', '{"a": 2}'], "mean_test_score": [0.9, 0.9 + d.mean()],
                           **{f"split{i}_test_score": [0.9, 0.9 + d[i]] for i in range(6)}})  # fmt: skip
-    _, decision = keep_or_switch(table, best=1, incumbent=0, cv=3)
-    assert f"p = {stats.t.sf(t, df=5):.2f}" in decision
+    _, verdict = keep_or_switch(table, best=1, incumbent=0, cv=3)
+    assert verdict["p_value"] == pytest.approx(stats.t.sf(t, df=5))
 
 
 def test_the_compare_cli_prints_what_comparison_md_says(tmp_path, capsys):
@@ -379,9 +380,9 @@ def test_a_race_whose_last_rung_trains_fewer_epochs_says_so(run_tiny):
     from tests.test_racing import NINE
 
     short, _ = run_tiny(*NINE, "model.epochs=2", "search.racing=halving", "search.engine=fused")
-    assert "its last rung trained 1 of model.epochs=2 epochs" in short.stages[0].decision
+    assert "its last rung trained 1 of model.epochs=2 epochs" in describe(short.stages[0].decision)
     full, _ = run_tiny(*NINE, "search.racing=halving", "search.engine=fused")
-    assert full.stages[0].decision == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
+    assert full.stages[0].decision.rungs == ((9, 1), (3, 3), (1, 9)) and not full.stages[0].decision.notes
 
 
 # --- interruptions and internal errors say where they came and what they mean ------------------------

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 from conftest import TINY, run_cli
 
+from pipeline.records import Decision
+from pipeline.reports.words import describe
 from pipeline.strategies.nuisance import aggregate, decision
 
 LR = "optimizer__learning_rate"
@@ -24,8 +26,10 @@ def test_each_candidate_scores_at_its_best_nuisance_value_and_a_flip_is_said():
     assert out["mean_test_score_at_frozen"].tolist() == [0.80, 0.78]
     assert out["mean_test_score_at learning_rate=0.003"].tolist() == [0.70, 0.75]
     out["params"] = [json.dumps(p) for p in out["params"]]
-    assert decision(out, 1, [LR]) == ("re-tuned learning_rate: the winner scored best at learning_rate=0.03; "
-                                      "re-tuning flipped the winner (at the frozen values: depth=1)")  # fmt: skip
+    decided = decision(out, 1)
+    assert decided == {"retuned": {LR: 0.03}, "flipped_from": {"model__depth": 1}}
+    assert describe(Decision(**decided)) == ("re-tuned learning_rate: the winner scored best at learning_rate=0.03; "
+                                             "re-tuning flipped the winner (at the frozen values: depth=1)")  # fmt: skip
 
 
 @pytest.mark.report
@@ -42,7 +46,7 @@ def test_later_stages_re_tune_the_learning_rate_and_freeze_what_won(run_tiny, tm
     assert depth.winner[LR] == json.loads(table.loc[table["params"] == json.dumps({"model__depth": depth.winner["model__depth"]}),
                                                     "nuisance"].iloc[0])[LR]  # fmt: skip
     assert result.best_params[LR] == depth.winner[LR]
-    assert depth.decision.startswith("re-tuned learning_rate: the winner scored best at")
+    assert describe(depth.decision).startswith("re-tuned learning_rate: the winner scored best at")
     saved = pd.read_csv(tmp_path / "cv_results" / "02_depth.csv")
     assert {"nuisance", "mean_test_score_at_frozen"} <= set(saved.columns)
     assert (tmp_path / "charts" / "02_depth.png").is_file()
@@ -130,6 +134,6 @@ def test_racing_and_re_tuning_together(run_tiny):
     result, _ = run_tiny(*TWO, "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]", "nuisance=learning_rate",
                          "search.racing=halving", "search.engine=fused")  # fmt: skip
     optimizer = result.stages[0]
-    assert optimizer.decision.startswith("raced: 9 → 3 candidates at 1, 3 epochs; re-tuned learning_rate")
+    assert describe(optimizer.decision).startswith("raced: 9 → 3 candidates at 1, 3 epochs; re-tuned learning_rate")
     assert optimizer.fits == 9 * 2 and "iter" not in optimizer.cv_results  # fused: a survivor is one model
     assert LR in optimizer.winner and 1 <= len(optimizer.cv_results) <= 3

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.reports.words import describe
 from pipeline.strategies.racing import Halving, rungs, survivors
 
 # Nine candidates (learning rate x momentum, SGD), 9 epochs: raced 9 -> 3 -> 1 at 1, 3, 9 epochs.
@@ -51,7 +52,8 @@ def test_a_raced_stage_has_rungs_and_its_winner_ran_the_whole_race(run_tiny, tmp
     last = table.loc[table["iter"] == 2].iloc[0]
     assert json.loads(last["params"]) == stage.winner and last["mean_test_score"] == stage.mean_score
     assert "epochs" not in stage.winner  # the resource is n_resources, not a parameter
-    assert stage.decision == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
+    assert stage.decision.rungs == ((9, 1), (3, 3), (1, 9))
+    assert describe(stage.decision) == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
     full = 9 * 9 * 2
     assert stage.model_epochs <= full / 3
     summary = pd.read_csv(tmp_path / "summary.csv")
@@ -88,11 +90,11 @@ def test_racing_per_stage_and_in_the_store_key(run_tiny):
 
 def test_one_se_and_the_baselines_race_too(run_tiny):
     one_se, _ = run_tiny(*NINE, "search.racing=halving", "search.select=one_se", "search.engine=fused")
-    assert one_se.stages[0].decision.startswith("raced")
+    assert one_se.stages[0].decision.rungs
     exhaustive, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3", "search.racing=halving",
                              "search.strategy=exhaustive", "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]",
                              "search.engine=fused")  # fmt: skip
-    assert exhaustive.stages[0].decision == "raced: 6 → 2 candidates at 1, 3 epochs"
+    assert describe(exhaustive.stages[0].decision) == "raced: 6 → 2 candidates at 1, 3 epochs"
 
 
 @pytest.mark.parametrize("override, message", [

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.records import Decision
+from pipeline.reports.words import describe
 from pipeline.space import incumbent_row, keep_or_switch
 
 TWO_STAGES = ("dataset=iris", "order.stages=[optimizer,depth]")
@@ -90,14 +92,16 @@ def table(scores: dict[str, list[float]]) -> pd.DataFrame:
 
 def test_a_gain_within_the_noise_keeps_the_frozen_value():
     t = table({'{"model__depth": 1}': [0.90, 0.95, 0.92], '{"model__depth": 2}': [0.91, 0.93, 0.930008]})
-    winner, decision = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
-    assert winner == 0 and decision.startswith("kept: no candidate beat it beyond the noise")
+    winner, verdict = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
+    assert winner == 0 and verdict["incumbent"] == "kept"
+    assert describe(Decision(**verdict)).startswith("kept: no candidate beat it beyond the noise")
 
 
 def test_a_gain_on_every_fold_beyond_the_noise_switches():
     t = table({'{"model__depth": 1}': [0.80, 0.82, 0.81], '{"model__depth": 2}': [0.90, 0.93, 0.91]})
-    winner, decision = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
-    assert winner == 1 and decision.startswith("switched to depth=2: +0.1033")
+    winner, verdict = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
+    assert winner == 1 and verdict["incumbent"] == "switched" and verdict["challenger"] == {"model__depth": 2}
+    assert describe(Decision(**verdict)).startswith("switched to depth=2: +0.1033")
 
 
 def test_without_the_frozen_value_among_the_candidates_the_best_wins():
@@ -109,9 +113,11 @@ def test_without_the_frozen_value_among_the_candidates_the_best_wins():
 @pytest.mark.report
 def test_select_incumbent_says_what_it_decided(run_tiny, tmp_path):
     result, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")
-    assert all(r.decision for r in result.stages)
+    assert all(r.decision.incumbent for r in result.stages)
     assert "Decision: " in (tmp_path / "report.md").read_text()
     assert pd.read_csv(tmp_path / "summary.csv")["decision"].notna().all()
+    again, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")  # read back from the stage store: the same record
+    assert all(r.reused for r in again.stages) and [r.decision for r in again.stages] == [r.decision for r in result.stages]
 
 
 def test_a_store_that_cannot_keep_candidates_says_so_once_and_the_run_goes_on(run_tiny, tmp_path):

@@ -16,6 +16,7 @@ from pipeline.config.schema import RunSpec
 from pipeline.errors import writing
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
+from pipeline.reports.words import describe
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
@@ -75,7 +76,7 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
             "fits_reused": r.fits if r.reused else r.fits_reused,
             "model_epochs": r.model_epochs,
             "ties": json.dumps(list(r.ties), sort_keys=True),
-            "decision": r.decision,
+            "decision": describe(r.decision),
         }
         for r in results
     ]
@@ -117,8 +118,8 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
         lines += [f"### {index}. {result.stage}" + (f" (pass {result.pass_number})" if result.pass_number > 1 else ""), "",
                   f"Winner {json.dumps(result.winner)}: {result.mean_score:.4f} ± {result.std_score:.4f}; "
                   f"tied within one standard error: {ties}.", ""]  # fmt: skip
-        if result.decision:
-            lines += [f"Decision: {result.decision}.", ""]
+        if decided := describe(result.decision):
+            lines += [f"Decision: {decided}.", ""]
         if result.skipped:
             lines += [f"Skipped: {'; '.join(result.skipped)}.", ""]
         if len(result.cv_results):

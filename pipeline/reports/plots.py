@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from pipeline.records import StageResult
-from pipeline.strategies.racing import describe_rungs
+from pipeline.reports.words import rungs_text
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 
@@ -81,8 +81,8 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel(f"mean CV {metric} over {folds} folds (error bars: ± std over folds)")
     title = f"Stage {result.stage}: {len(table)} candidates"
-    if "iter" in full:
-        title += f"\nraced {describe_rungs(full)}"
+    if result.decision.rungs:
+        title += f"\nraced {rungs_text(result.decision.rungs)}"
     ax.set_title(title)
     handles = [Line2D([], [], marker="o", linestyle="", color=c) for c in (WINNER, TIE, OTHER, FAILED)]
     names = ["winner", "within 1 SE of the best (tie)", "other", "failed"]

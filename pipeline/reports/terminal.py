@@ -20,6 +20,8 @@ from rich.table import Table
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
 from pipeline.reports.files import summary_frame
+from pipeline.reports.words import describe
+from pipeline.space import label
 
 
 @contextlib.contextmanager
@@ -38,11 +40,6 @@ def stderr_to(log_path: Path) -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         logging.captureWarnings(False)
-
-
-def short(params: dict) -> str:
-    """``learning_rate=0.01, momentum=0.9``: the routed prefix dropped, for narrow terminals."""
-    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items())
 
 
 class Terminal(Observer):
@@ -69,13 +66,13 @@ class Terminal(Observer):
 
     def stage_finished(self, index: int, result: StageResult) -> None:
         self.progress.update(self.task, completed=self.progress.tasks[-1].total)
-        line = f"  → {short(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
+        line = f"  → {label(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
         if result.reused:
             line += f"  [green]reused from the stage store (saved {result.seconds:.1f} s)[/green]"
         elif result.fits_reused:
             line += f"  [green]{result.fits_reused} of {result.fits} fits reused[/green]"
-        if result.decision:
-            line += f"  [dim]{result.decision}[/dim]"
+        if decided := describe(result.decision):
+            line += f"  [dim]{decided}[/dim]"
         if result.skipped:
             line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
         self.console.print(line)
@@ -100,7 +97,7 @@ def print_summary(console: Console, result: RunResult) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     for r in result.stages:
         reused = "yes" if r.reused else f"{r.fits_reused} fits" if r.fits_reused else ""
-        table.add_row(r.stage, short(r.winner) or "-", f"{r.mean_score:.4f} ± {r.std_score:.4f}", str(r.fits),
+        table.add_row(r.stage, label(r.winner) or "-", f"{r.mean_score:.4f} ± {r.std_score:.4f}", str(r.fits),
                       str(r.failed_fits), f"{r.seconds:.1f}", reused)  # fmt: skip
     console.print(table)
     for r in result.stages:
@@ -109,11 +106,11 @@ def print_summary(console: Console, result: RunResult) -> None:
     saved = summary.loc[summary["reused"], "seconds_saved"].sum()
     if saved > 0:
         console.print(f"{int(summary['reused'].sum())} of {len(summary)} stages reused from the stage store, {saved:.1f} s saved")
-    raced = [r for r in result.stages if r.decision.startswith("raced")]
+    raced = [r for r in result.stages if r.decision.rungs]
     if raced:
         console.print(f"racing: {sum(r.model_epochs for r in raced)} model-epochs trained in {len(raced)} raced "
                       f"stage{'s' if len(raced) > 1 else ''}")  # fmt: skip
-    flipped = [r.stage for r in result.stages if "re-tuning flipped the winner" in r.decision]
+    flipped = [r.stage for r in result.stages if r.decision.flipped_from is not None]
     if flipped:
         console.print(f"nuisance re-tuning flipped the winner of {', '.join(flipped)}")
     fits_saved = int(summary["fits_reused"].sum())

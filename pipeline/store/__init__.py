@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import PipelineError, UserError, cannot_write
-from pipeline.records import FinalModel, StageResult
+from pipeline.records import Decision, FinalModel, StageResult
 from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, is_key, stage_key
 
 __all__ = ["FORMAT", "Entry", "StageStore", "canonical", "describe_final", "describe_run", "describe_stage", "stage_key"]
@@ -309,12 +309,14 @@ def _read_stage(folder: Path) -> StageResult:
     fields = [f for f in dataclasses.fields(StageResult) if f.name not in _NOT_STORED]
     values = {f.name: record[f.name] if f.default is dataclasses.MISSING else record.get(f.name, f.default) for f in fields}
     values.update({k: tuple(values[k]) for k in ("tuned", "skipped", "ties")})
+    values["decision"] = Decision.from_record(values["decision"]) if isinstance(values["decision"], dict) else Decision()
     return StageResult(**values, cv_results=table, reused=True)
 
 
 def _write_stage(folder: Path, result: StageResult) -> dict[str, Any]:
     result.cv_results.to_csv(folder / "cv_results.csv", index=False)
-    return {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in _NOT_STORED}
+    record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in _NOT_STORED}
+    return record | {"decision": dataclasses.asdict(result.decision)}
 
 
 def _read_final(folder: Path) -> FinalModel:

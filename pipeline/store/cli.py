@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pipeline.errors import UserError
+from pipeline.space import label
 from pipeline.store import MARKER, StageStore, is_store
 from pipeline.store.candidates import CandidateStore, read
-
-
-def _short(params: dict[str, Any]) -> str:
-    return " ".join(f"{k.split('__')[-1]}={v}" for k, v in sorted(params.items()))
 
 
 def _list(store: StageStore, console) -> None:
@@ -27,7 +23,8 @@ def _list(store: StageStore, console) -> None:
         stage = f"[red]damaged: {e.damage}[/red]" if e.damage else e.result.get("stage", "?")
         table.add_row(
             e.key[:12], stage, f"{dataset.get('name', '?')} ({str(dataset.get('fingerprint', ''))[:8]})",
-            _short(e.description.get("frozen", {})), _short(e.result.get("winner", {})) or "-",
+            label(dict(sorted(e.description.get("frozen", {}).items())), " "),
+            label(dict(sorted(e.result.get("winner", {}).items())), " ") or "-",
             f"{score:.4f}" if isinstance(score, int | float) else "?", str(e.result.get("created", ""))[:16].replace("T", " "),
             f"{e.size / 1024:.1f} KiB",
         )  # fmt: skip

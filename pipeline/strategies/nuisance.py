@@ -75,17 +75,14 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
     return {c: out[c].tolist() if c == "params" else out[c].to_numpy() for c in out.columns}
 
 
-def decision(table: pd.DataFrame, best: int, names: Sequence[str]) -> str:
-    """What re-tuning did: the nuisance values the winner won at, and whether it changed the winner."""
-    won_at = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(table.loc[best, "nuisance"]).items())
-    text = f"re-tuned {', '.join(n.split('__')[-1] for n in names)}: the winner scored best at {won_at}"
+def decision(table: pd.DataFrame, best: int) -> dict[str, Any]:
+    """What re-tuning did (``Decision``'s fields): the nuisance values the winner won at, and the winner at the frozen
+    values where re-tuning changed it."""
+    out: dict[str, Any] = {"retuned": json.loads(table.loc[best, "nuisance"])}
     at_frozen = table["mean_test_score_at_frozen"].to_numpy(dtype=float)
-    if np.isfinite(at_frozen).any():
-        frozen_best = int(np.nanargmax(at_frozen))
-        if frozen_best != best:
-            other = ", ".join(f"{k.split('__')[-1]}={v}" for k, v in json.loads(table.loc[frozen_best, "params"]).items())
-            text += f"; re-tuning flipped the winner (at the frozen values: {other})"
-    return text
+    if np.isfinite(at_frozen).any() and (frozen_best := int(np.nanargmax(at_frozen))) != best:
+        out["flipped_from"] = json.loads(table.loc[frozen_best, "params"])
+    return out
 
 
 @dataclass(frozen=True)

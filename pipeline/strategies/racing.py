@@ -60,13 +60,12 @@ def last_rung(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[table["iter"] == table["iter"].max()].reset_index(drop=True)
 
 
-def describe_rungs(table: pd.DataFrame) -> str:
-    """``25 → 9 → 3 candidates at 11, 33, 100 epochs`` (empty for a stage that was not raced)."""
+def rungs_of(table: pd.DataFrame) -> tuple[tuple[int, int], ...]:
+    """(candidates, epochs) of each rung of a raced stage's table (empty for a stage that was not raced)."""
     if "iter" not in table:
-        return ""
+        return ()
     rungs = table.groupby("iter").agg(candidates=("params", "size"), epochs=("n_resources", "first"))
-    return (f"{' → '.join(str(n) for n in rungs['candidates'])} candidates at "
-            f"{', '.join(str(int(e)) for e in rungs['epochs'])} epochs")  # fmt: skip
+    return tuple((int(n), int(e)) for n, e in zip(rungs["candidates"], rungs["epochs"]))
 
 
 def survivors(mean_scores: Sequence[float], keep: int) -> list[int]:

@@ -1,0 +1,42 @@
+"""A stage's decision in words: the same sentence for the terminal, summary.csv, report.md and the tracker."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.records import Decision
+from pipeline.space import label
+
+
+def describe(decision: Decision) -> str:
+    """``raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs; kept: …; re-tuned learning_rate: …`` (empty: nothing to say)."""
+    parts = [f"raced: {rungs_text(decision.rungs)}" if decision.rungs else "", *decision.notes,
+             _incumbent(decision), _retuned(decision)]  # fmt: skip
+    return "; ".join(p for p in parts if p)
+
+
+def rungs_text(rungs: Sequence[Sequence[int]]) -> str:
+    """``25 → 9 → 3 candidates at 11, 33, 100 epochs``."""
+    return (f"{' → '.join(str(n) for n, _ in rungs)} candidates at "
+            f"{', '.join(str(e) for _, e in rungs)} epochs")  # fmt: skip
+
+
+def _incumbent(d: Decision) -> str:
+    name = label(d.challenger or {})
+    return {
+        None: "",
+        "absent": "the frozen value is not among the final candidates: the best",
+        "kept_best": "kept: the frozen value scored best",
+        "failed": "switched: the frozen value failed to train",
+        "switched": f"switched to {name}: {d.gain or 0:+.4f} over the frozen value beyond the noise (p = {d.p_value or 0:.3f})",
+        "kept": f"kept: no candidate beat it beyond the noise (best {name} {d.gain or 0:+.4f}, p = {d.p_value or 0:.2f})",
+    }[d.incumbent]
+
+
+def _retuned(d: Decision) -> str:
+    if d.retuned is None:
+        return ""
+    names = ", ".join(k.split("__")[-1] for k in d.retuned)
+    text = f"re-tuned {names}: the winner scored best at {label(d.retuned)}"
+    if d.flipped_from is not None:
+        text += f"; re-tuning flipped the winner (at the frozen values: {label(d.flipped_from)})"
+    return text
