@@ -18,9 +18,10 @@ run: $(BIN)/.installed          ## the seven default stages on breast_cancer; AR
 COMPONENTS := dask or mlflow or signals or tensorflow or multirun
 PYTEST     := $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=20
 
-test: $(BIN)/.installed         ## lint, import contracts, then the default suite (8–13 minutes on 2 cores, measured)
+test: $(BIN)/.installed         ## lint, import contracts, types, then the default suite (8–13 minutes on 2 cores, measured)
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(PYTEST) -m "not slow and not ($(COMPONENTS))"
 
 test-components: $(BIN)/.installed  ## the tests of real components: Dask cluster, MLflow, signals, TensorFlow, multiruns
@@ -29,6 +30,7 @@ test-components: $(BIN)/.installed  ## the tests of real components: Dask cluste
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(PYTEST)
 
 bench: $(BIN)/.installed

@@ -30,6 +30,7 @@ def main(cfg: DictConfig) -> None:
     hydra = HydraConfig.get()
     run_dir = Path(hydra.runtime.output_dir)
     progress = runner.Progress()
+    observers: Observers  # the tracker's warnings go to every observer, made just below it
     try:
         spec = compose.load(cfg)
         with errors.writing("hydra.run.dir", run_dir, "the run log"):
@@ -42,12 +43,11 @@ def main(cfg: DictConfig) -> None:
     except KeyboardInterrupt as signal:
         errors.exit_with(errors.interruption(signal, progress.where))
     except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own
-        if isinstance(error, errors.InternalError):
-            error = error.logged_in(run_dir / "pipeline.log")
-        if hydra.mode != RunMode.MULTIRUN or isinstance(error, Interrupted):
+        failure = error.logged_in(run_dir / "pipeline.log") if isinstance(error, errors.InternalError) else error
+        if hydra.mode != RunMode.MULTIRUN or isinstance(failure, Interrupted):
             _remove_if_empty(run_dir)
-            errors.exit_with(error)
-        _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), error)
+            errors.exit_with(failure)
+        _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), failure)
     except Exception as exc:  # a bug: one line and exit 3, its traceback in the run log (HYDRA_FULL_ERROR=1 shows it)
         if errors.show_traceback:
             raise
@@ -147,10 +147,11 @@ class CompareOnMultirunEnd(Callback):
                                                  f"run folder is complete; python -m pipeline.compare {sweep} writes it "
                                                  "again"))  # fmt: skip
         finally:
-            if getattr(self, "sweep_run", None):
+            sweep_run: str | None = getattr(self, "sweep_run", None)
+            if sweep_run:
                 from pipeline.tracking import experiment_name, sweep_finished
 
-                sweep_finished(_tracking(config), experiment_name(config), self.sweep_run, sweep)
+                sweep_finished(_tracking(config), experiment_name(config), sweep_run, sweep)
 
     def _compare(self, sweep: Path) -> None:
         from pipeline import compare

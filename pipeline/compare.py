@@ -9,6 +9,7 @@ Used by the multirun callback (``comparison.*`` in the sweep folder) and by
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def _token(label: str, prefix: str) -> str:
     return next((t for t in label.split() if t.startswith(prefix)), "")
 
 
-def write_comparison(out: Path, runs: list[Run], failed: list[str] = ()) -> tuple[pd.DataFrame, str]:
+def write_comparison(out: Path, runs: list[Run], failed: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
     """``comparison.csv/.png/.md`` in ``out``; ``failed`` lists jobs of the sweep that did not finish.
     Returns the table and the statement written, for the terminal to print the same words."""
     from pipeline.reports import plots

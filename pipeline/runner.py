@@ -177,7 +177,6 @@ class _interrupted_as:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, value, traceback) -> bool:
+    def __exit__(self, kind, value, traceback) -> None:
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             raise interruption(value, self.where) from None
-        return False

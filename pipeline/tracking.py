@@ -70,7 +70,9 @@ class Tracker(Observer):
 
     def __init__(self, tracking: TrackingSpec, note: Callable[[str], None]):
         self.tracking, self.warn = tracking, note  # not ``note``: that is the moment every observer hears
-        self.client = self.run_id = self.stage_run = None
+        self.client: Any = None  # an MlflowClient once the run started
+        self.run_id: str | None = None
+        self.stage_run: str | None = None
 
     def __enter__(self) -> Tracker:
         return self

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -25,7 +26,7 @@ OmegaConf.register_new_resolver("process", lambda: f"p{os.getpid()}", use_cache=
 def load(cfg: DictConfig) -> RunSpec:
     """The composed config as a validated ``RunSpec``; ``UserError`` naming the first bad key."""
     try:
-        spec = OmegaConf.to_object(cfg)
+        spec = cast(RunSpec, OmegaConf.to_object(cfg))
     except MissingMandatoryValue as exc:
         key = getattr(exc, "full_key", "") or "a required key"
         raise UserError(f"{key} is required: add {key}=<value> on the command line") from None

@@ -239,7 +239,8 @@ def _check_stages(spec: RunSpec) -> None:
             unknown = [k for k in entry if k not in STAGE_KEYS]
             if unknown:
                 raise UserError(f"stages.{name}.{unknown[0]}: unknown key; a stage has {', '.join(STAGE_KEYS)}")
-            spec.stages[name] = StageSpec(**{k: v if k == "racing" else v or {} for k, v in entry.items()})
+            values: dict[str, Any] = {k: v if k == "racing" else v or {} for k, v in entry.items()}
+            spec.stages[name] = StageSpec(**values)
     _check(len(spec.order.stages) > 0, "order.stages", spec.order.stages, "must name at least one stage")
     tuned_by: dict[str, str] = {}
     for position, name in enumerate(spec.order.stages):

@@ -12,7 +12,7 @@ from typing import Any
 if os.environ.get("KERAS_BACKEND") == "jax":
     # scikeras imports TensorFlow only to seed it, which the JAX backend never uses: 1.9 s in
     # every process (this one, every worker). Without it scikeras still seeds Python and NumPy.
-    sys.modules.setdefault("tensorflow", None)
+    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # None: "not importable"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -37,10 +37,12 @@ class _SeededBuild:
     then carries state from one fit to the next inside a worker process.
     """
 
+    _random_state: int | None  # scikeras' wrapper, which this is mixed into, sets it
+
     def _build_keras_model(self):
         if self._random_state is not None:
             keras.utils.set_random_seed(int(self._random_state))
-        return super()._build_keras_model()
+        return super()._build_keras_model()  # type: ignore[misc]  # a mixin: the wrapper's method
 
 
 class Classifier(_SeededBuild, KerasClassifier):

@@ -108,7 +108,7 @@ class _Tracked:
             if callback is not None:
                 callback(result)
 
-        return super().submit(func, callback=done)
+        return super().submit(func, callback=done)  # type: ignore[misc]  # a mixin: the joblib backend's method
 
 
 class TrackedLokyBackend(_Tracked, LokyBackend):

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.engines.base import Progress
 from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line
 from pipeline.records import Budget, Dataset, Evaluation, Problem
+
+if TYPE_CHECKING:
+    from pipeline.engines.fused_models import Programs
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class FusedEngine:
         self.model, self.execution, self.note = spec.model, spec.execution, note
         self.run_values = _run_values(spec)
         self._folds: tuple[Problem, list] | None = None
-        self._programs = None  # the run's programs (pipeline.engines.fused_models.Programs), reused across stages
+        self._programs: Programs | None = None  # the run's programs, reused across stages
 
     @staticmethod
     def unsupported(spec: RunSpec) -> str | None:
@@ -84,8 +87,10 @@ class FusedEngine:
             self._folds = (problem, prepare_folds(train.X, train.y, train.task, cv_folds(train.task, problem.cv, problem.seed,
                                                                                        problem.repeats)))
             self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
+        programs = self._programs
+        assert programs is not None  # made with the folds above
         try:
-            out = run_models([{**base, **c} for c in candidates], self._folds[1], self._programs, problem.metric,
+            out = run_models([{**base, **c} for c in candidates], self._folds[1], programs, problem.metric,
                              on_models_done=progress, until=budget.epochs if budget else None,
                              resume=budget.resume if budget else None)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED

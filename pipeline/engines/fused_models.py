@@ -130,13 +130,13 @@ def run_models(
         started = time.perf_counter()
         group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
         program = programs(group_models, group_folds[0].meta)
-        members = [(names[c], f) for c, f in running]
+        here = [(names[c], f) for c, f in running]
         state = None
         if resume is not None and key in resume.paused:
             before, held = resume.paused[key]
-            state = held.take([before.index(m) for m in members]) if held is not None else None
+            state = held.take([before.index(m) for m in here]) if held is not None else None
         trained = program.train(group_models, group_folds, until=until, resume=state)
-        paused[key] = (members, trained.paused)
+        paused[key] = (here, trained.paused)
         outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
         with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
             for i, (c, f) in enumerate(running):
@@ -159,6 +159,7 @@ def _predictions(outputs: np.ndarray, task: str, fold: Fold):
     if task == "regression":
         return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
     proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if task == "binary" else outputs
+    assert fold.classes is not None  # a classification fold has its classes
     return _ClassPredictions(proba, fold.classes, fold.X_test)
 
 

@@ -31,7 +31,7 @@ class GridSearchEngine:
     def __init__(self, spec: RunSpec, note=print):
         self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
         self._exit = contextlib.ExitStack()
-        self._dask = None
+        self._dask: Any = None  # a distributed.Client when execution=dask
 
     @staticmethod
     def unsupported(spec: RunSpec) -> str | None:

@@ -223,7 +223,7 @@ class Program:
             for v in optimizer.variables:
                 value = np.asarray(v.value)
                 if v is optimizer._learning_rate:
-                    column = [m.learning_rate if m.learning_rate is not None and self.layout.optimizers.index(m.optimizer) == which
+                    column: list[Any] = [m.learning_rate if m.learning_rate is not None and self.layout.optimizers.index(m.optimizer) == which
                               else float(value) for m in models]  # fmt: skip
                 elif getattr(optimizer, "momentum", None) is v:
                     column = [m.momentum for m in models]

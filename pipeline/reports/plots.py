@@ -75,7 +75,7 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     finite = means[np.isfinite(means)]
     for yi, m in zip(y, means):
         if not np.isfinite(m):
-            ax.text(finite.min() if finite.size else 0, yi, "failed (diverged or raised)", va="center", color=FAILED, fontsize=8)
+            ax.text(finite.min() if finite.size else 0, float(yi), "failed (diverged or raised)", va="center", color=FAILED, fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.observers import Observer
@@ -49,7 +49,7 @@ class Terminal(Observer):
         self.console = console
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("fits"), TimeElapsedColumn(), console=console, transient=False)  # fmt: skip
-        self.task = None
+        self.task = TaskID(0)  # the current stage's bar (stage_started adds it)
 
     def __enter__(self) -> Terminal:
         self.progress.__enter__()

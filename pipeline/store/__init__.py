@@ -260,9 +260,9 @@ def _same_file(handle, path: Path) -> bool:
         return False
 
 
-STAGE_FIELDS = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "candidates": int, "fits": int,
+STAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "candidates": int, "fits": int,
                 "failed_fits": int, "seconds": (int, float), "mean_score": (int, float), "std_score": (int, float)}
-FINAL_FIELDS = {"stage": str, "metric": str, "test_score": (int, float)}
+FINAL_FIELDS: dict[str, type | tuple[type, ...]] = {"stage": str, "metric": str, "test_score": (int, float)}
 
 
 def _records(folder: Path) -> tuple[Any, Any]:

@@ -42,7 +42,7 @@ def rungs(n_candidates: int, halving: Halving) -> list[tuple[int, int]]:
     """(epochs, candidates) of each rung: scikit-learn's successive-halving schedule with epochs as the resource."""
     factor, most = halving.factor, halving.max_epochs
     required = 1 + math.floor(math.log(n_candidates, factor))
-    least = halving.min_epochs or 1
+    least: float = halving.min_epochs or 1
     if halving.min_epochs is None:  # "exhaust": start as high as lets the last required rung use every epoch
         least = max(least, most // factor ** (required - 1))
     possible = 1 + math.floor(math.log(most // least, factor))
