@@ -17,8 +17,8 @@ from pipeline.records import Budget, Evaluation
 from pipeline.space import ranks
 from pipeline.store.candidates import CandidateStore
 from pipeline.store.keys import describe_candidate, stage_key
+from pipeline.strategies.base import EvaluateStage
 
-EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, budget=None)
 METRICS = ("score", "epochs_run")  # the scorers whose columns cv_results holds (see the engines)
 TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 

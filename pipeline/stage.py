@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,7 @@ from pipeline import space
 from pipeline.errors import StageFailed
 from pipeline.records import Budget, Decision, Evaluation, Stage, StageResult
 from pipeline.strategies import nuisance, racing
-from pipeline.strategies.base import StageStrategy
-
-EvaluateStage = Callable[..., Evaluation]  # (stage, candidates, base, budget=None)
+from pipeline.strategies.base import EvaluateStage, StageStrategy
 
 
 def planned_fits(stage: Stage, strategy: StageStrategy, current: Mapping[str, Any], conditions: space.Conditions,

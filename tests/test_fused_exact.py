@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 
+from pipeline.engines.dropout import unit_noise
 from pipeline.engines.layout import Knobs, Layout, RunValues, embed, knobs, layout_for
 from pipeline.engines.network import build_network
-from pipeline.engines.programs import Compilations, Program, unit_noise
+from pipeline.engines.programs import Compilations, Program
 
 META = {"n_features_in_": 5, "target_type_": "binary", "n_classes_": 2}
 LAYOUT = Layout(width=16, depth=3, activations=("relu", "selu", "tanh"),

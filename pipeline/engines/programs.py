@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.engines.dropout import dropout, unit_noise
 from pipeline.engines.layout import InitialWeights, Knobs, Layout, embed
 from pipeline.engines.network import build_network, loss_for
 from pipeline.engines.optimizers import per_model_optimizer
@@ -56,26 +57,6 @@ class Compilations:
 
     count: int = 0
     seconds: float = 0.0
-
-
-def unit_noise(key, layer_index: int, rows: int, width: int):
-    """Dropout's uniform noise for one batch and layer, drawn per unit index (``fold_in``), so unit ``u`` of layer
-    ``l`` sees the same noise whatever the layout's width and depth: a model's result depends on the model only,
-    not on the widest or deepest network it shares a program with (the store keys never name the layout)."""
-    import jax
-    import jax.numpy as jnp
-
-    layer_key = jax.random.fold_in(key, layer_index)
-    draw = jax.vmap(lambda unit: jax.random.uniform(jax.random.fold_in(layer_key, unit), (rows,)), out_axes=1)
-    return draw(jnp.arange(width))
-
-
-def dropout(a, rate, noise):
-    """Keras' dropout formula (keep where the noise is below ``1 - rate``, scale by its inverse) at a model's own rate."""
-    import jax.numpy as jnp
-
-    keep = 1.0 - rate
-    return jnp.where(noise < keep, a / keep, 0.0)
 
 
 class Program:

@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -34,15 +33,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pipeline.errors import PipelineError, UserError, cannot_write
-from pipeline.records import Decision, FinalModel, StageResult
+from pipeline.records import FinalModel, StageResult
+from pipeline.store.entries import (
+    FINAL_FIELDS,
+    STAGE_FIELDS,
+    checksum,
+    malformed,
+    read_final,
+    read_stage,
+    records,
+    write_final,
+    write_stage,
+)
 from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, is_key, stage_key
 
 __all__ = ["FORMAT", "Entry", "StageStore", "canonical", "describe_final", "describe_run", "describe_stage", "stage_key"]
 
-REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 MARKER = ".stage-store"  # written into every store folder the store writes to
 log = logging.getLogger(__name__)
 
@@ -81,17 +88,17 @@ class StageStore:
     def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
         """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned; with its key."""
         key = stage_key(description)
-        return dataclasses.replace(self._cached(key, description, compute, _read_stage, _write_stage), key=key)
+        return dataclasses.replace(self._cached(key, description, compute, read_stage, write_stage), key=key)
 
     def fetch_or_compute_final(self, description: dict[str, Any], compute: Callable[[], FinalModel]) -> FinalModel:
         """The final refit (its ``model.keras`` and test score), stored like a stage."""
-        return self._cached(stage_key(description), description, compute, _read_final, _write_final)
+        return self._cached(stage_key(description), description, compute, read_final, write_final)
 
     def get(self, key: str) -> StageResult | None:
-        return self._read(key, _read_stage)
+        return self._read(key, read_stage)
 
     def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
-        self._write(key, description, result, _write_stage)
+        self._write(key, description, result, write_stage)
 
     def _cached(self, key, description, compute, read, write):
         if self.mode == "off":
@@ -113,7 +120,7 @@ class StageStore:
             return None
         try:
             self._verify(folder)
-            damage = malformed(*_records(folder))
+            damage = malformed(*records(folder))
             if damage:
                 raise ValueError(damage)
             return read(folder)
@@ -133,7 +140,7 @@ class StageStore:
                 record["created"] = datetime.now(UTC).isoformat(timespec="microseconds")  # orders entries made within a second
                 (tmp / "description.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str))
                 (tmp / "result.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-                (tmp / "checksum").write_text(_checksum(tmp) + "\n")
+                (tmp / "checksum").write_text(checksum(tmp) + "\n")
                 for path in tmp.iterdir():
                     with open(path, "rb") as f:
                         os.fsync(f.fileno())
@@ -232,7 +239,7 @@ class StageStore:
 
     def _verify(self, folder: Path) -> None:
         expected = (folder / "checksum").read_text().strip()
-        if _checksum(folder) != expected:
+        if checksum(folder) != expected:
             raise ValueError("checksum mismatch")
 
     def _discard(self, folder: Path) -> None:
@@ -258,74 +265,3 @@ def _same_file(handle, path: Path) -> bool:
         return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
     except FileNotFoundError:
         return False
-
-
-STAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "candidates": int, "fits": int,
-                "failed_fits": int, "seconds": (int, float), "mean_score": (int, float), "std_score": (int, float)}
-FINAL_FIELDS: dict[str, type | tuple[type, ...]] = {"stage": str, "metric": str, "test_score": (int, float)}
-
-
-def _records(folder: Path) -> tuple[Any, Any]:
-    return json.loads((folder / "description.json").read_text()), json.loads((folder / "result.json").read_text())
-
-
-def malformed(description: Any, result: Any) -> str | None:
-    """Why an entry's JSON, valid as JSON, is not what the store writes (a field missing or of another type)."""
-    if not isinstance(description, dict) or not isinstance(result, dict):
-        return "description.json or result.json is not an object"
-    created = result.get("created")
-    if not isinstance(created, str):
-        return f"result.json: created is {created!r}, not a date"
-    try:
-        datetime.fromisoformat(created)
-    except ValueError:
-        return f"result.json: created is {created!r}, not a date"
-    fields = FINAL_FIELDS if result.get("stage") == "final" else STAGE_FIELDS
-    for name, kind in fields.items():
-        value = result.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"result.json: {name} is {value!r}, not {getattr(kind, '__name__', 'a number')}"
-    return None
-
-
-def _checksum(folder: Path) -> str:
-    """sha256 over every file of the entry (names and contents), the checksum file aside."""
-    names = sorted(p.name for p in folder.iterdir() if p.name != "checksum")
-    missing = [n for n in REQUIRED if n not in names]
-    if missing:
-        raise ValueError(f"{missing[0]} is missing")
-    h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-_NOT_STORED = ("cv_results", "reused", "pass_number", "key")
-
-
-def _read_stage(folder: Path) -> StageResult:
-    record = json.loads((folder / "result.json").read_text())
-    table = pd.read_csv(folder / "cv_results.csv")
-    fields = [f for f in dataclasses.fields(StageResult) if f.name not in _NOT_STORED]
-    values = {f.name: record[f.name] if f.default is dataclasses.MISSING else record.get(f.name, f.default) for f in fields}
-    values.update({k: tuple(values[k]) for k in ("tuned", "skipped", "ties")})
-    values["decision"] = Decision.from_record(values["decision"]) if isinstance(values["decision"], dict) else Decision()
-    return StageResult(**values, cv_results=table, reused=True)
-
-
-def _write_stage(folder: Path, result: StageResult) -> dict[str, Any]:
-    result.cv_results.to_csv(folder / "cv_results.csv", index=False)
-    record = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in _NOT_STORED}
-    return record | {"decision": dataclasses.asdict(result.decision)}
-
-
-def _read_final(folder: Path) -> FinalModel:
-    record = json.loads((folder / "result.json").read_text())
-    return FinalModel(record["metric"], record["test_score"], folder / "model.keras", reused=True)
-
-
-def _write_final(folder: Path, final: FinalModel) -> dict[str, Any]:
-    shutil.copyfile(final.model_path, folder / "model.keras")
-    return {"stage": "final", "metric": final.metric, "test_score": final.test_score}
-
-

@@ -16,6 +16,13 @@ class Evaluate(Protocol):
         ...
 
 
+class EvaluateStage(Protocol):
+    def __call__(self, stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
+                 budget: Budget | None = None) -> Evaluation:  # fmt: skip
+        """``Evaluate`` for a named stage with ``base`` frozen: what the runner hands a stage (through the reuse layer)."""
+        ...
+
+
 class StageStrategy(Protocol):
     def identity(self) -> dict[str, Any]:
         """What of the strategy decides the stage's result (part of the stage store key)."""
