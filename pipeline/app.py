@@ -99,25 +99,22 @@ def _tracking(config: Any):
     return TrackingSpec(**{k: config.tracking[k] for k in ("kind", "uri", "experiment")})
 
 
-def _is_sweep(value: str) -> bool:
-    """``1,2`` or ``range(3)`` sweeps; ``[adam,sgd]`` is one list value."""
-    depth = 0
-    for char in value:
-        if char in "[{(":
-            depth += 1
-        elif char in "]})":
-            depth -= 1
-        elif char == "," and depth == 0:
-            return True
-    return value.startswith(("range(", "choice(", "glob("))
+def _sweep_overrides(job: list[str], command_line: list[str] | None = None) -> str:
+    """The job's overrides that the command line did not fix for every job (what sets this job apart): its sweeps
+    (``1,2``, ``range(3)``, ``choice(…)``; ``[adam,sgd]`` is one list value), as Hydra's own parser reads them."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
 
-
-def _sweep_overrides(job: list[str]) -> str:
-    """The job's overrides that the command line did not fix for every job (what sets this job apart)."""
+    parser = OverridesParser.create()
     fixed: dict[str, bool] = {}
-    for arg in sys.argv[1:]:  # the last spelling of a key wins, as in Hydra
-        key, _, value = arg.partition("=")
-        fixed[key.lstrip("+~")] = bool(value) and not _is_sweep(value)
+    for arg in sys.argv[1:] if command_line is None else command_line:  # the last spelling of a key wins, as in Hydra
+        if arg.startswith("-"):
+            continue  # -m, --multirun, --config-dir: options, not overrides
+        try:
+            override = parser.parse_override(arg)
+        except HydraException:
+            continue
+        fixed[override.key_or_group] = not (override.is_sweep_override() or override.is_delete())
     return " ".join(o for o in job if not fixed.get(o.partition("=")[0].lstrip("+~"), False))
 
 

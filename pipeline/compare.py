@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.reports.files import cv_results_path
+from pipeline.reports.files import cv_results_path, markdown_table
 from pipeline.space import corrected_ttest
 from pipeline.strategies.racing import last_rung
 
@@ -165,20 +165,13 @@ def write_comparison(out: Path, runs: list[Run], failed: Sequence[str] = ()) -> 
     table.to_csv(out / "comparison.csv", index=False)
     plots.comparison_chart(table, out / "comparison.png", runs[0].metric)
     (out / "comparison.md").write_text(
-        f"# Comparison of {len(runs)} runs\n\n{_markdown(table)}\n\n{statement}\n\n![comparison](comparison.png)\n"
+        f"# Comparison of {len(runs)} runs\n\n{markdown_table(table)}\n\n{statement}\n\n![comparison](comparison.png)\n"
     )
     return table, statement
 
 
 def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text()) if path.is_file() else None
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + " --- |" * len(table.columns)]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,14 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import cvresults
+from pipeline.cvresults import METRICS, TIMES
 from pipeline.records import Budget, Evaluation
-from pipeline.space import ranks
 from pipeline.store.candidates import CandidateStore
 from pipeline.store.keys import describe_candidate, stage_key
 from pipeline.strategies.base import EvaluateStage
-
-METRICS = ("score", "epochs_run")  # the scorers whose columns cv_results holds (see the engines)
-TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 
 
 def reusing(evaluate: EvaluateStage, store: CandidateStore, run: Mapping[str, Any], cv: int,
@@ -67,20 +65,11 @@ def _rows(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _columns(candidates: list[dict[str, Any]], rows: list[dict[str, Any]], reused: list[bool]) -> dict[str, Any]:
     """``cv_results_`` columns again, in scikit-learn's order, ranks recomputed, with a ``reused`` column."""
-    names = [k for k in rows[0] if k != "reused"]
-    out: dict[str, Any] = {k: np.asarray([r[k] for r in rows], dtype=float) for k in TIMES}
-    for key in sorted({k for c in candidates for k in c}):
-        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
-                                                dtype=object)  # fmt: skip
-    out["params"] = list(candidates)
-    for metric in METRICS:
-        splits = sorted((k for k in names if k.startswith("split") and k.endswith(f"_test_{metric}")),
-                        key=lambda k: int(k[len("split"):].split("_")[0]))  # fmt: skip
-        for k in [*splits, f"mean_test_{metric}", f"std_test_{metric}"]:
-            out[k] = np.asarray([r[k] for r in rows], dtype=float)
-        out[f"rank_test_{metric}"] = ranks(out[f"mean_test_{metric}"])
-    out["reused"] = np.asarray(reused, dtype=bool)
-    return out
+    n_splits = sum(1 for k in rows[0] if k.startswith("split") and k.endswith("_test_score"))
+    splits = {m: np.asarray([[r[f"split{i}_test_{m}"] for i in range(n_splits)] for r in rows], dtype=float) for m in METRICS}
+    times, summary = ({k: np.asarray([r[k] for r in rows], dtype=float) for k in names}
+                      for names in (TIMES, [f"{stat}_test_{m}" for m in METRICS for stat in ("mean", "std")]))  # fmt: skip
+    return cvresults.columns(candidates, times, splits, summary) | {"reused": np.asarray(reused, dtype=bool)}
 
 
 def _plain(value: Any) -> Any:

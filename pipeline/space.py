@@ -79,11 +79,6 @@ def effective_params(current: Mapping[str, Any], conditions: Conditions) -> dict
     return base
 
 
-def ranks(means) -> np.ndarray:
-    """scikit-learn's ``rank_test_*``: 1 for the best mean, ties share the lower rank, NaN last."""
-    return pd.Series(np.asarray(means, dtype=float)).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
-
-
 def pick_winner(
     table: pd.DataFrame, cv: int = 2, select: str = "best", simpler: Simpler | None = None
 ) -> tuple[int, list[int]] | None:

@@ -26,8 +26,6 @@ from pipeline.reports.words import describe
 
 log = logging.getLogger(__name__)
 SWEEP_RUN = "STAGED_SEARCH_MLFLOW_SWEEP_RUN"  # set by the multirun callback: the sweep run the jobs nest under
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # a server that is down: one warning, not minutes
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 def client_for(tracking: TrackingSpec, experiment: str):
@@ -39,6 +37,8 @@ def client_for(tracking: TrackingSpec, experiment: str):
         uri, artifacts = f"sqlite:///{folder / 'mlflow.db'}", folder.as_uri()
     if uri.startswith("sqlite:///"):
         writable(Path(uri.removeprefix("sqlite:///")))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # a server that is down: one warning, not minutes
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")  # (set before the client exists: it reads them)
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)

@@ -4,7 +4,7 @@ import pytest
 from pipeline.config.catalogue import SEARCHABLE
 from pipeline.config.compose import load
 from pipeline.errors import UserError
-from tests.conftest import compose_cfg, spec_for
+from tests.conftest import CONF, compose_cfg, spec_for
 
 
 def error_for(*overrides: str) -> str:
@@ -164,3 +164,18 @@ def test_the_tests_compile_into_a_temporary_cache_never_the_users():
 
     cache = spec_for().execution.compile_cache
     assert cache == os.environ["STAGED_SEARCH_COMPILE_CACHE"] and "/.cache/" not in cache
+
+
+def test_a_failed_job_is_named_by_what_sets_it_apart_read_by_hydras_parser():
+    from pipeline.app import _sweep_overrides
+
+    command = ["-m", "search.seed=0,1", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=range(1,3)",
+               "search.cv=choice(2,3)", "hydra.sweep.dir=/tmp/sweep"]  # fmt: skip
+    job = ["search.seed=1", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=2", "search.cv=3"]
+    assert _sweep_overrides(job, command) == "search.seed=1 model.epochs=2 search.cv=3"  # a list value is no sweep
+
+
+def test_the_built_in_datasets_are_the_dataset_configs():
+    from pipeline.data import BUILTIN
+
+    assert {p.stem for p in (CONF / "dataset").glob("*.yaml")} - {"file"} == set(BUILTIN)

@@ -14,10 +14,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
 from sklearn.preprocessing import LabelEncoder
 
+from pipeline import cvresults
 from pipeline.data import make_preprocessor, standardization
 from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
 from pipeline.engines.programs import Compilations, Paused, Program
-from pipeline.space import ranks
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,11 @@ def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fo
 
 
 def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict:
-    """The columns and order of GridSearchCV's ``cv_results_`` (metrics score and epochs_run, no refit)."""
+    """GridSearchCV's ``cv_results_`` for the fused models' scores, epochs run and seconds (candidates × folds)."""
     n = len(candidates)
-    out: dict[str, Any] = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1),
-                           "mean_score_time": np.zeros(n), "std_score_time": np.zeros(n)}  # fmt: skip
-    for key in sorted({k for c in candidates for k in c}):
-        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
-                                                dtype=object)  # fmt: skip
-    out["params"] = list(candidates)
-    for name, values in (("score", scores), ("epochs_run", epochs)):
-        for i in range(values.shape[1]):
-            out[f"split{i}_test_{name}"] = values[:, i]
-        means = values.mean(1)
-        out[f"mean_test_{name}"], out[f"std_test_{name}"] = means, values.std(1)
-        out[f"rank_test_{name}"] = ranks(means)
-    return out
+    times = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1), "mean_score_time": np.zeros(n),
+             "std_score_time": np.zeros(n)}  # fmt: skip
+    return cvresults.columns(candidates, times, {"score": scores, "epochs_run": epochs})
 
 
 class Programs:

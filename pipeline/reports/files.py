@@ -104,7 +104,7 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     charts.mkdir(exist_ok=True)
     lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", "", "## Summary", ""]
     summary = summary_frame(results).drop(columns=["tuned", "decision"])
-    lines += [_markdown_table(summary), ""]
+    lines += [markdown_table(summary), ""]
     if notes:
         lines += ["## Notes", "", *(f"- {note}" for note in notes), ""]
     plots.path_chart(results, charts / "path.png", metric)
@@ -139,7 +139,8 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     return path
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A table in Markdown: floats to 4 digits, ``|`` inside a cell escaped (report.md, comparison.md)."""
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]

@@ -18,13 +18,14 @@ from matplotlib.lines import Line2D
 
 from pipeline.records import StageResult
 from pipeline.reports.words import rungs_text
+from pipeline.space import label
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 
 
 def candidate_label(params_json: str) -> str:
     params = json.loads(params_json)
-    return ", ".join(f"{k.split('__')[-1]}={v}" for k, v in params.items()) or "(base)"
+    return label(params) or "(base)"
 
 
 def last_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.cvresults import ranks
 from pipeline.records import Evaluation
-from pipeline.space import ranks
+from pipeline.space import label
 from pipeline.strategies.base import Evaluate, StageStrategy
 from pipeline.strategies.racing import RUNG_COLUMNS, last_rung
 
@@ -54,7 +55,7 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
         table = last_rung(table).drop(columns=list(RUNG_COLUMNS))
     own = [json.dumps({k: v for k, v in p.items() if k not in names}, sort_keys=True) for p in table["params"]]
     values = [{k: p[k] for k in names if k in p} for p in table["params"]]
-    at = [", ".join(f"{k.split('__')[-1]}={v}" for k, v in sorted(d.items())) for d in values]
+    at = [label(dict(sorted(d.items()))) for d in values]
     scores = table["mean_test_score"].to_numpy(dtype=float)
     rows, extra = [], []
     for key in dict.fromkeys(own):  # the candidates in their first order

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.cvresults import ranks
 from pipeline.records import Budget, Evaluation
-from pipeline.space import ranks
 from pipeline.strategies.base import Evaluate, StageStrategy
 
 RUNG_COLUMNS = ("iter", "n_resources")
