@@ -40,6 +40,10 @@ class Problem:
     seed: int
     repeats: int = 1  # repeated cross-validation: cv folds, reshuffled this many times
 
+    def fits(self, candidates: int) -> int:
+        """Fits (models) that evaluating ``candidates`` makes: one per candidate per split."""
+        return candidates * self.cv * self.repeats
+
 
 @dataclass(frozen=True)
 class Stage:

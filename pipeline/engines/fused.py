@@ -101,7 +101,7 @@ class FusedEngine:
                 ) from None
             log.error("stage %s: the fused program raised", stage, exc_info=exc)
             if _refused_value(exc):  # Keras refused a configured value: as GridSearchCV's fits fail on it
-                raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats,
+                raise StageFailed(stage, problem.fits(len(candidates)),
                                   f"{type(exc).__name__}: {exception_line(str(exc))}") from None
             raise InternalError(f"in stage {stage} (the fused engine)", exc) from None
         return Evaluation(cv_results(candidates, out.scores, out.epochs_run, out.seconds),

@@ -78,7 +78,7 @@ class GridSearchEngine:
                 if "fits failed" not in str(exc):
                     raise
                 log.error("stage %s: every fit raised\n%s", stage, exc)
-                raise StageFailed(stage, len(candidates) * problem.cv * problem.repeats, exception_line(str(exc))) from None
+                raise StageFailed(stage, problem.fits(len(candidates)), exception_line(str(exc))) from None
             except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
                 if type(exc).__name__ not in ("TerminatedWorkerError", "KilledWorker", "MemoryError"):
                     raise
