@@ -84,7 +84,7 @@ class Programs:
 
 
 @dataclass(frozen=True)
-class Trained:
+class Scored:
     """Every (candidate, fold) model's score and epochs run (candidates × folds), its seconds, and where the models
     stopped (``paused``: per program group, its members as (candidate, fold) and their loop state)."""
 
@@ -101,8 +101,8 @@ def run_models(
     metric: str,
     on_models_done: Callable[[int], None] = lambda n: None,
     until: int | None = None,
-    resume: Trained | None = None,
-) -> Trained:
+    resume: Scored | None = None,
+) -> Scored:
     """Train and score every (candidate, fold): to each model's own epochs, or ``until`` epochs in all; a model that
     ``resume`` holds (the same candidate and fold, paused by an earlier call) goes on from where it paused."""
     models = [knobs(c, programs.training) for c in candidates]
@@ -136,7 +136,7 @@ def run_models(
                     scores[c, f] = float(scorer(_predictions(outputs[i], programs.task, fold), fold.X_test, fold.y_test))
         seconds[[c for c, _ in running], [f for _, f in running]] = (time.perf_counter() - started) / len(running)
         on_models_done(len(running))
-    return Trained(scores, epochs_run, seconds, paused)
+    return Scored(scores, epochs_run, seconds, paused)
 
 
 def _name(candidate: Mapping[str, Any]) -> str:
