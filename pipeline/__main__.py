@@ -14,7 +14,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import errors
-from pipeline.config import compose  # registers the schema with Hydra
+from pipeline.config import compose
 from pipeline.errors import UserError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -45,6 +45,7 @@ def cli() -> None:
     errors.never_swallow_ctrl_c()
     errors.sigterm_as_interrupt()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    compose.register()
     misplaced = options_after_overrides(sys.argv[1:])
     if misplaced:
         errors.exit_with(UserError(misplaced))

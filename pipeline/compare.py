@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from pipeline.reports.files import cv_results_path, markdown_table
-from pipeline.space import corrected_ttest
+from pipeline.significance import corrected_ttest
 from pipeline.strategies.racing import last_rung
 
 ALPHA = 0.05

@@ -16,12 +16,12 @@ import numpy as np
 from pipeline import cvresults
 from pipeline.cvresults import METRICS, TIMES
 from pipeline.records import Budget, Evaluation
-from pipeline.store.candidates import CandidateStore
+from pipeline.store.candidates import Candidates
 from pipeline.store.keys import describe_candidate, stage_key
 from pipeline.strategies.base import EvaluateStage
 
 
-def reusing(evaluate: EvaluateStage, store: CandidateStore, run: Mapping[str, Any], cv: int,
+def reusing(evaluate: EvaluateStage, store: Candidates, run: Mapping[str, Any], cv: int,
             progress: Callable[[int], None] = lambda n: None) -> EvaluateStage:  # fmt: skip
     """``evaluate`` that reads stored candidates and trains (and stores) only the others."""
 

@@ -23,8 +23,7 @@ from pipeline.observers import Observer
 from pipeline.records import Budget, Evaluation, FinalModel, Problem, RunResult, StageResult
 from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
-from pipeline.store import StageStore, describe_final, describe_run, describe_stage, stage_key
-from pipeline.store.candidates import CandidateStore
+from pipeline.store import Store, describe_final, describe_run, describe_stage, stage_key
 from pipeline.strategies.plan import plan, staged, staged_strategy
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     data.check_folds(train, spec.search.cv, spec.dataset.test_size)
     problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
                       spec.search.repeats)  # fmt: skip
-    store = StageStore(spec.store.dir, spec.store.mode, report=observers.note)
+    store = Store(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
     results, current = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
@@ -61,7 +60,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
             return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
 
     with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
-        final = store.fetch_or_compute_final(describe_final(shared, best_params, test), refit)
+        final = store.stages.fetch_or_compute_final(describe_final(shared, best_params, test), refit)
         if final.reused:
             with writing("hydra.run.dir", run_dir, "the final model"):
                 shutil.copyfile(final.model_path, run_dir / "model.keras")
@@ -73,7 +72,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     return result
 
 
-def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageStore, shared: dict,
+def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict,
                 observers: Observer, progress: Progress) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
@@ -86,7 +85,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
     def train(stage: str, candidates: list[dict], base: dict, budget: Budget | None = None) -> Evaluation:
         return engine.evaluate(problem, stage, candidates, base, observers.fits_done, budget)
 
-    evaluate = reusing(train, CandidateStore(spec.store.dir, spec.store.mode, report=observers.note), shared,
+    evaluate = reusing(train, store.candidates, shared,
                        spec.search.cv * spec.search.repeats, observers.fits_done)  # fmt: skip
 
     for pass_number in range(1, spec.search.passes + 1):
@@ -104,7 +103,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
                 if fits == 0:  # conditions skipped every tuned parameter: nothing to compute or store
                     result = compute()
                 else:
-                    result = store.fetch_or_compute(describe_stage(shared, stage, strategy.identity(), conditions, current),
+                    result = store.stages.fetch_or_compute(describe_stage(shared, stage, strategy.identity(), conditions, current),
                                                     compute)  # fmt: skip
             result = dataclasses.replace(result, pass_number=pass_number)
             current.update(result.winner)
@@ -119,7 +118,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: StageSto
     return results, current
 
 
-def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers: Observer) -> int | None:
+def _staged_candidates(spec: RunSpec, store: Store, shared: dict, observers: Observer) -> int | None:
     """How many candidates the staged search of this config evaluated, read from the stage store (None if it
     is not there): a random baseline with search.budget=null is given exactly that many."""
     if spec.search.budget is not None or spec.store.mode == "off":
@@ -129,7 +128,7 @@ def _staged_candidates(spec: RunSpec, store: StageStore, shared: dict, observers
         if space.count_candidates(stage.grid, current, conditions) == 0:
             continue
         strategy = staged_strategy(spec, stage.name).identity()
-        result = store.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
+        result = store.stages.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
         if result is None:
             observers.note("search.strategy=random: the staged search of this config is not in the stage store; "
                            "its budget counts the base values' candidates (run the staged search first to match it)")  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import space
+from pipeline import selection, space
 from pipeline.errors import StageFailed
 from pipeline.records import Budget, Decision, Evaluation, Stage, StageResult
 from pipeline.strategies import nuisance, racing
@@ -59,7 +59,7 @@ def run_stage(
     split_scores = made[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     final = racing.last_rung(table)  # the winner comes from the candidates that ran the whole race
-    picked = space.pick_winner(final, splits, select, stage.simpler)
+    picked = selection.pick_winner(final, splits, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         if failed < split_scores.size:  # raced: some fits trained in earlier rungs, every fit of the last rung failed
@@ -69,7 +69,7 @@ def run_stage(
     best, ties = picked
     decided: dict[str, Any] = {"rungs": racing.rungs_of(fitted), "notes": evaluation.notes}
     if select == "incumbent":
-        best, verdict = space.keep_or_switch(final, best, space.incumbent_row(final, current), cv)
+        best, verdict = selection.keep_or_switch(final, best, selection.incumbent_row(final, current), cv)
         ties = sorted(i for i in {*ties, picked[0]} if i != best)
         decided |= verdict
     winner = json.loads(final.loc[best, "params"])

@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from pipeline.config.compose import load  # noqa: E402
+from pipeline.config.compose import load, register  # noqa: E402
 from pipeline.observers import Observer  # noqa: E402
 from pipeline.reports.files import RunFolder, write_run  # noqa: E402
 
@@ -61,6 +61,7 @@ TINY = [
 
 
 def compose_cfg(*overrides: str):
+    register()
     with initialize_config_dir(config_dir=str(CONF), version_base=None):
         return compose(config_name="config", overrides=list(overrides))
 

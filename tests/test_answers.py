@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.compare import Run, comparison_table, load_run, main, noise_statement
 from pipeline.reports.words import describe
-from pipeline.space import corrected_ttest, keep_or_switch
+from pipeline.selection import keep_or_switch
+from pipeline.significance import corrected_ttest
 
 
 def a_run(label, seed, folds, test=0.9, cv=None):
@@ -101,20 +102,21 @@ def test_a_fused_candidate_with_dropout_scores_the_same_whatever_the_runs_widest
 
 
 def test_a_fit_that_raised_is_not_kept_but_a_diverged_one_is(run_tiny, tmp_path):
-    from pipeline.store.candidates import CandidateStore, read
+    from pipeline.store import Store
+    from pipeline.store.candidates import read
 
     raising = ("dataset=iris", "order.stages=[optimizer]", "stages.optimizer.grid.optimizer=[adam,rmsprop]",
                "+stages.optimizer.grid.optimizer__rho=[0.9]")  # fmt: skip  # Adam takes no rho: its fits raise
     first, _ = run_tiny(*raising, "search.engine=gridsearchcv")  # one fit raising, the others scored: GridSearchCV's
     assert first.stages[0].failed_fits == 2 and first.stages[0].winner["optimizer"] == "rmsprop"
-    kept = [read(p)["description"] for p in CandidateStore(tmp_path / "stages").kept()]
+    kept = [read(p)["description"] for p in Store(tmp_path / "stages").candidates.kept()]
     assert [d["params"]["optimizer"] for d in kept] == ["rmsprop"]
     diverging = ("dataset=diabetes", "order.stages=[lr_momentum]", "model.params.optimizer=adam",
                  "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,10000.0]")  # fmt: skip
     run, _ = run_tiny(*diverging, "store.mode=off")
     assert run.stages[0].failed_fits == 2
     run_tiny(*diverging)
-    assert len(CandidateStore(tmp_path / "stages").kept()) == 3  # both learning rates kept, the NaN one too
+    assert len(Store(tmp_path / "stages").candidates.kept()) == 3  # both learning rates kept, the NaN one too
 
 
 @pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])
@@ -230,11 +232,11 @@ def test_the_store_cli_refuses_a_folder_that_is_not_a_store_and_touches_nothing(
 
 
 def test_a_store_prunes_only_its_own_entries(tmp_path, capsys):
-    from pipeline.store import StageStore
+    from pipeline.store import Store
     from pipeline.store.cli import main as store_main
     from tests.test_store import DESCRIPTION, KEY, a_result
 
-    store = StageStore(tmp_path / "stages")
+    store = Store(tmp_path / "stages").stages
     store.put(KEY, DESCRIPTION, a_result())
     (tmp_path / "stages" / "notes").mkdir()  # the user's own folder inside the store
     (tmp_path / "stages" / KEY / "checksum").unlink()  # damaged
@@ -249,11 +251,11 @@ def test_a_store_prunes_only_its_own_entries(tmp_path, capsys):
 def test_an_entry_of_the_wrong_shape_is_damaged_listed_and_pruned(tmp_path, capsys, field, value):
     import hashlib
 
-    from pipeline.store import StageStore
+    from pipeline.store import Store
     from pipeline.store.cli import main as store_main
     from tests.test_store import DESCRIPTION, KEY, a_result
 
-    store = StageStore(tmp_path)
+    store = Store(tmp_path).stages
     store.put(KEY, DESCRIPTION, a_result())
     entry = tmp_path / KEY
     record = json.loads((entry / "result.json").read_text())
@@ -276,35 +278,36 @@ def test_an_entry_of_the_wrong_shape_is_damaged_listed_and_pruned(tmp_path, caps
 def test_candidate_locks_are_a_fixed_few_whatever_the_number_of_candidates(tmp_path):
     import resource
 
-    from pipeline.store.candidates import LOCKS, CandidateStore
+    from pipeline.store import Store
+    from pipeline.store.candidates import LOCKS
     from pipeline.store.keys import stage_key
 
     keys = [stage_key({"candidate": i}) for i in range(3000)]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
     try:
-        store = CandidateStore(tmp_path)
+        store = Store(tmp_path).candidates
         with store.computing(keys):
             for key in keys[:5]:
                 store.put(key, {"k": key}, {"split0_test_score": 0.5})
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert store.mode == "readwrite"  # EMFILE would have stopped it keeping candidates
-    assert len(list((tmp_path / ".candidates" / ".locks").iterdir())) <= LOCKS
+    assert 0 < len(list((tmp_path / ".locks").glob("candidates-*.lock"))) <= LOCKS  # the store's one lock folder
     assert len(store.lookup(keys[:5])) == 5
 
 
 def test_prune_unlinks_a_stage_lock_only_while_holding_it_and_a_waiter_takes_a_fresh_one(tmp_path):
     import threading
 
-    from pipeline.store import StageStore
+    from pipeline.store import Store
 
-    store = StageStore(tmp_path)
+    store = Store(tmp_path).stages
     key = "e" * 64
     entered, order = threading.Event(), []
-    with store._lock(key):
+    with store.locks.hold(key):
         def waiter():
-            with store._lock(key):
+            with store.locks.hold(key):
                 order.append("waiter")
                 entered.set()
 
@@ -450,9 +453,9 @@ def test_an_internal_error_on_the_command_line_is_one_line_exit_3_with_the_log(t
 
     (tmp_path / "plant").mkdir()
     (tmp_path / "plant" / "sitecustomize.py").write_text(
-        "import pipeline.space\n"
+        "import pipeline.selection\n"
         "def broken(*args, **kwargs):\n    raise RuntimeError('planted bug')\n"
-        "pipeline.space.pick_winner = broken\n")  # fmt: skip
+        "pipeline.selection.pick_winner = broken\n")  # fmt: skip
     from tests.conftest import ROOT
 
     out = tmp_path / "run"

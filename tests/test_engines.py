@@ -45,3 +45,23 @@ def test_every_engine_keeps_the_seam(name, problem, tmp_path):
         np.testing.assert_allclose(on.columns["split0_test_score"], full.columns["split0_test_score"][1:], atol=1e-6)
         score = engine.refit(problem, {"optimizer": "sgd", **CANDIDATES[0]}, test, tmp_path / "model.keras")
         assert 0 <= score <= 1 and (tmp_path / "model.keras").is_file()
+
+
+def test_the_engines_leave_no_trace_on_import():
+    """Importing the scikeras engine under JAX skips TensorFlow, yet the process can still import it; and
+    importing the config's Hydra side registers nothing until the entry point asks."""
+    import subprocess
+    import sys
+
+    code = ("import importlib.util, os, sys\n"
+            "os.environ['KERAS_BACKEND'] = 'jax'\n"
+            "import pipeline.engines.estimators\n"
+            "assert 'tensorflow' not in sys.modules, 'scikeras loaded TensorFlow under JAX'\n"
+            "assert importlib.util.find_spec('tensorflow') is not None, 'TensorFlow left unimportable'\n"
+            "from hydra.core.config_store import ConfigStore\n"
+            "import pipeline.config.compose as compose\n"
+            "assert 'schema.yaml' not in ConfigStore.instance().repo, 'registered on import'\n"
+            "compose.register()\n"
+            "assert 'schema.yaml' in ConfigStore.instance().repo\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

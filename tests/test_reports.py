@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.compare import Run, comparison_table, find_runs, main, noise_statement
-from pipeline.space import pick_winner
+from pipeline.selection import pick_winner
 from tests.conftest import TINY, run_cli
 
 
@@ -127,6 +127,10 @@ def test_multirun_writes_a_comparison_that_agrees_with_the_runs(tmp_path):
 
 def test_orderings_preset_is_a_multirun_over_orderings_and_seeds():
     from hydra import compose, initialize_config_dir
+
+    from pipeline.config.compose import register
+
+    register()
 
     from tests.conftest import CONF
 

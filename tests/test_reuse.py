@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.records import Decision
 from pipeline.reports.words import describe
-from pipeline.space import incumbent_row, keep_or_switch
+from pipeline.selection import incumbent_row, keep_or_switch
 
 TWO_STAGES = ("dataset=iris", "order.stages=[optimizer,depth]")
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.records import StageResult
-from pipeline.store import StageStore, canonical, stage_key
+from pipeline.store import Store, canonical, stage_key
 from pipeline.store.cli import main
 from tests.conftest import ROOT, TINY, spec_for
 
@@ -101,7 +101,7 @@ def test_real_config_keys_are_stable_across_equivalent_overrides():
 
 
 def test_put_then_get_round_trips(tmp_path):
-    store = StageStore(tmp_path)
+    store = Store(tmp_path).stages
     store.put(KEY, DESCRIPTION, a_result())
     got = store.get(KEY)
     assert got.reused and got.winner == {"model__depth": 2} and got.tuned == ("model__depth",)
@@ -112,7 +112,7 @@ def test_put_then_get_round_trips(tmp_path):
 
 
 def test_fetch_or_compute_computes_once(tmp_path):
-    store, calls = StageStore(tmp_path), []
+    store, calls = Store(tmp_path).stages, []
     compute = lambda: calls.append(1) or a_result()  # noqa: E731
     first = store.fetch_or_compute(DESCRIPTION, compute)
     second = store.fetch_or_compute(DESCRIPTION, compute)
@@ -122,7 +122,7 @@ def test_fetch_or_compute_computes_once(tmp_path):
 @pytest.mark.parametrize("damage", ["truncate_table", "edit_result", "delete_checksum"])
 def test_corrupt_entry_is_reported_and_recomputed(tmp_path, damage):
     notes = []
-    store = StageStore(tmp_path, report=notes.append)
+    store = Store(tmp_path, report=notes.append).stages
     store.put(KEY, DESCRIPTION, a_result())
     entry = tmp_path / KEY
     if damage == "truncate_table":
@@ -140,18 +140,44 @@ def test_corrupt_entry_is_reported_and_recomputed(tmp_path, damage):
 def test_leftover_temporary_folders_are_ignored_and_cleaned(tmp_path):
     (tmp_path / f".tmp-{KEY}-dead1234").mkdir(parents=True)
     (tmp_path / f".tmp-{KEY}-dead1234" / "result.json").write_text("{")
-    store = StageStore(tmp_path)
+    store = Store(tmp_path).stages
     assert not (tmp_path / f".tmp-{KEY}-dead1234").exists()
     assert store.get(KEY) is None and store.entries() == []
 
 
 def test_readonly_and_off_modes_never_write(tmp_path):
     for mode in ("readonly", "off"):
-        store = StageStore(tmp_path / mode, mode)
+        store = Store(tmp_path / mode, mode).stages
         store.fetch_or_compute(DESCRIPTION, a_result)
         assert not (tmp_path / mode / KEY).exists()
-    StageStore(tmp_path / "rw").put(KEY, DESCRIPTION, a_result())
-    assert StageStore(tmp_path / "rw", "readonly").fetch_or_compute(DESCRIPTION, a_result).reused
+    Store(tmp_path / "rw").stages.put(KEY, DESCRIPTION, a_result())
+    assert Store(tmp_path / "rw", "readonly").stages.fetch_or_compute(DESCRIPTION, a_result).reused
+
+
+def test_one_store_prunes_stages_candidates_and_every_lock_it_made(tmp_path):
+    """Stage entries, kept candidates and both kinds of lock live in one folder, and one prune sees them all."""
+    store = Store(tmp_path)
+    store.stages.put(KEY, DESCRIPTION, a_result())
+    other = stage_key({"another": "stage"})
+    with store.locks.hold(other):  # a stage that was being computed and never stored: its lock stays behind
+        pass
+    sound, broken = stage_key({"candidate": 1}), stage_key({"candidate": 2})
+    with store.candidates.computing([sound, broken]):
+        store.candidates.put(sound, {"c": 1}, {"split0_test_score": 0.5})
+        store.candidates.put(broken, {"c": 2}, {"split0_test_score": 0.6})
+    damaged = next(p for p in store.candidates.kept() if p.stem == broken)
+    damaged.write_text(damaged.read_text().replace("0.6", "0.7"))  # its checksum no longer matches
+    legacy = tmp_path / ".candidates" / ".locks" / f"{sound}.lock"  # a per-candidate lock of an earlier version
+    legacy.parent.mkdir()
+    legacy.touch()
+    assert (tmp_path / ".locks" / f"{other}.lock").is_file() and list((tmp_path / ".locks").glob("candidates-*.lock"))
+    dry = store.prune(damaged=True, dry_run=True)
+    assert (dry.entries, dry.candidates, dry.locks) == ([], 1, 2) and damaged.exists() and legacy.exists()
+    pruned = store.prune(damaged=True)
+    assert (pruned.entries, pruned.of, pruned.candidates, pruned.locks) == ([], 1, 1, 2)
+    assert [p.stem for p in store.candidates.kept()] == [sound] and not legacy.exists()
+    assert not (tmp_path / ".locks" / f"{other}.lock").exists() and store.stages.get(KEY) is not None
+    assert store.prune(keep_last=0).entries == [(KEY, "depth")] and store.stages.entries() == []
 
 
 # --- reuse in real runs ---------------------------------------------------------------
@@ -221,7 +247,7 @@ def test_two_processes_racing_for_one_key_compute_it_once(tmp_path):
 
 
 def test_store_cli_list_show_prune(tmp_path, capsys):
-    store = StageStore(tmp_path)
+    store = Store(tmp_path).stages
     for i, key in enumerate(k.ljust(64, "0") for k in ["aaa111", "bbb222", "ccc333"]):
         store.put(key, DESCRIPTION, a_result(stage=f"s{i}"))  # created: microsecond stamps, newest last
     assert main(["--dir", str(tmp_path), "list"]) == 0

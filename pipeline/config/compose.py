@@ -18,9 +18,15 @@ from pipeline.config import scoring
 from pipeline.config.schema import RunSpec, validate
 from pipeline.errors import UserError
 
-ConfigStore.instance().store(name="schema", node=RunSpec)
-# ${process:} in conf/config.yaml: run folders unique per process, even for two runs started in the same second.
-OmegaConf.register_new_resolver("process", lambda: f"p{os.getpid()}", use_cache=True, replace=True)
+
+def register() -> None:
+    """Tell Hydra the schema and the ``${process:}`` resolver; the entry point calls it before composing.
+
+    ``${process:}`` in conf/config.yaml: run folders unique per process, even for two runs started in the
+    same second. Safe to call more than once.
+    """
+    ConfigStore.instance().store(name="schema", node=RunSpec)
+    OmegaConf.register_new_resolver("process", lambda: f"p{os.getpid()}", use_cache=True, replace=True)
 
 
 def load(cfg: DictConfig) -> RunSpec:

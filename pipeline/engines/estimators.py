@@ -5,20 +5,15 @@ has been chosen (see ``pipeline.engines.execution``).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-if os.environ.get("KERAS_BACKEND") == "jax":
-    # scikeras imports TensorFlow only to seed it, which the JAX backend never uses: 1.9 s in
-    # every process (this one, every worker). Without it scikeras still seeds Python and NumPy.
-    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # None: "not importable"
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
-from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
+import keras
+import numpy as np
+from sklearn.pipeline import Pipeline
 
 from pipeline.config.schema import ModelSpec
 from pipeline.data import make_preprocessor, standardization
@@ -26,12 +21,32 @@ from pipeline.engines.network import build_network, loss_for
 from pipeline.engines.searchcv import NET
 from pipeline.records import Dataset, Problem
 
-keras.config.disable_interactive_logging()  # Keras' print()s (e.g. "Invalid loss") go to the log
 
+@contextlib.contextmanager
+def _tensorflow_hidden_under_jax() -> Iterator[None]:
+    """While scikeras is first imported under JAX, TensorFlow reads as not installed, then as it was.
+
+    scikeras imports TensorFlow only to seed it, which the JAX backend never uses: 1.9 s in
+    every process (this one, every loky worker). Without it scikeras still seeds Python and
+    NumPy. The process's own ``import tensorflow`` afterwards works as before.
+    """
+    hide = os.environ.get("KERAS_BACKEND") == "jax" and "tensorflow" not in sys.modules
+    if hide:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # None: "not importable"
+    try:
+        yield
+    finally:
+        if hide:
+            del sys.modules["tensorflow"]
+
+
+with _tensorflow_hidden_under_jax():
+    from scikeras.utils.transformers import RegressorTargetEncoder
+    from scikeras.wrappers import KerasClassifier, KerasRegressor
 
 
 class _SeededBuild:
-    """Reset every Keras/NumPy/Python seed before each model is built.
+    """Reset every Keras/NumPy/Python seed before each model is built (and keep Keras' prints in the log).
 
     scikeras seeds NumPy and TensorFlow but not Keras' global SeedGenerator, which
     then carries state from one fit to the next inside a worker process.
@@ -40,6 +55,7 @@ class _SeededBuild:
     _random_state: int | None  # scikeras' wrapper, which this is mixed into, sets it
 
     def _build_keras_model(self):
+        keras.config.disable_interactive_logging()  # Keras' print()s ("Invalid loss") go to the log, in every worker
         if self._random_state is not None:
             keras.utils.set_random_seed(int(self._random_state))
         return super()._build_keras_model()  # type: ignore[misc]  # a mixin: the wrapper's method

@@ -3,35 +3,31 @@
 A candidate's evaluation (its per-fold scores, epochs run and fit times) is decided by its
 full parameters, the training data, the folds, the training settings, the scorer and the
 engine; its key is the hash of exactly that (``keys.describe_candidate``). One JSON file per
-key under ``<store.dir>/.candidates/``, written to a temporary file and renamed (complete or
-absent), with a checksum that a damaged file fails (it is reported and evaluated again).
-Candidates being evaluated are locked, so two runs that need the same candidate evaluate it
-once: by one of ``LOCKS`` lock files chosen by the key (taken in order, so two processes never
-deadlock), a fixed set, so a stage of thousands of candidates holds a few dozen open files
-and the lock folder never grows.
+key under ``<store.dir>/.candidates/``, published atomically with a checksum (``disk``); a
+damaged file is reported and evaluated again. Candidates being evaluated are locked, so two
+runs that need the same candidate evaluate it once: by one of ``LOCKS`` lock files chosen by
+the key, a fixed set, so a stage of thousands of candidates holds a few dozen open files and
+the lock folder never grows.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
-import logging
-import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.store import disk
 from pipeline.store.keys import canonical, is_key
 
-log = logging.getLogger(__name__)
 LOCKS = 64  # lock files (and so open files at most, while a stage is evaluated): well under any open-file limit
 
 
-class CandidateStore:
-    def __init__(self, root: Path | str, mode: str = "readwrite", report: Callable[[str], None] = log.warning):
-        self.folder, self.mode, self.report = Path(root).expanduser() / ".candidates", mode, report
+class Candidates:
+    """The candidate part of the store (``Store.candidates``)."""
+
+    def __init__(self, root: Path, mode: str, report: Callable[[str], None], locks: disk.Locks):
+        self.folder, self.mode, self.report, self.locks = root / ".candidates", mode, report, locks
 
     def lookup(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of those ``keys`` that are stored and sound."""
@@ -58,50 +54,28 @@ class CandidateStore:
         if self.mode != "readwrite":
             return
         path = self._path(key)
-        tmp = path.with_name(f".tmp-{key}-{uuid.uuid4().hex[:8]}")
-        entry = {"description": description, "row": row, "checksum": _checksum(description, row)}
+        tmp = disk.temporary(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w") as f:
-                f.write(json.dumps(entry, sort_keys=True, default=str))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            entry = {"description": description, "row": row, "checksum": _checksum(description, row)}
+            tmp.write_text(json.dumps(entry, sort_keys=True, default=str))
+            disk.publish(tmp, path)
         except OSError as exc:
             self._stop_keeping(exc)
         finally:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # nothing was written, or it was published
+                tmp.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def computing(self, keys: Sequence[str]) -> Iterator[None]:
-        """Hold the locks of ``keys`` (taken in sorted order) while they are evaluated and stored."""
+        """Hold the locks of ``keys`` while they are evaluated and stored."""
         with contextlib.ExitStack() as held:
-            try:
-                if self.mode == "readwrite":
-                    (self.folder / ".locks").mkdir(parents=True, exist_ok=True)
-                    for bucket in sorted({int(key[:8], 16) % LOCKS for key in keys}):
-                        handle = held.enter_context(open(self.folder / ".locks" / f"bucket-{bucket:02d}.lock", "a"))
-                        fcntl.flock(handle, fcntl.LOCK_EX)
-                        held.callback(fcntl.flock, handle, fcntl.LOCK_UN)
-            except OSError as exc:
-                self._stop_keeping(exc)
-            yield
-
-    def stale_locks(self, remove: bool = False) -> list[Path]:
-        """Per-candidate lock files of earlier versions (one per candidate ever evaluated), that nobody holds."""
-        stale = []
-        for lock in (self.folder / ".locks").glob("*.lock"):
-            if not is_key(lock.stem):
-                continue
-            with open(lock, "a") as handle:
+            if self.mode == "readwrite":
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue
-                stale.append(lock)
-                if remove:
-                    lock.unlink(missing_ok=True)  # while held
-        return stale
+                    held.enter_context(self.locks.hold_all(f"candidates-{int(key[:8], 16) % LOCKS:02d}" for key in keys))
+                except OSError as exc:
+                    self._stop_keeping(exc)
+            yield
 
     def _stop_keeping(self, exc: OSError) -> None:
         """Candidates only save work: a store that cannot take them is said once, and the run goes on."""
@@ -118,9 +92,9 @@ def read(path: Path) -> dict[str, Any]:
     entry = json.loads(path.read_text())
     if entry["checksum"] != _checksum(entry["description"], entry["row"]):
         raise ValueError("checksum mismatch")
-    return entry
+    return dict(entry)
 
 
 def _checksum(description: dict[str, Any], row: dict[str, Any]) -> str:
-    text = json.dumps(canonical({"description": description, "row": row}), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return disk.digest((name, json.dumps(canonical(part), sort_keys=True, separators=(",", ":")).encode())
+                       for name, part in (("description", description), ("row", row)))  # fmt: skip

@@ -1,22 +1,20 @@
 """``python -m pipeline.store list|show|prune``: look inside the stage store (no Hydra, no estimators)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.errors import UserError
 from pipeline.space import label
-from pipeline.store import MARKER, StageStore, is_store
-from pipeline.store.candidates import CandidateStore, read
+from pipeline.store import MARKER, Store, is_store
 
 
-def _list(store: StageStore, console) -> None:
+def _list(store: Store, console) -> None:
     from rich.table import Table
 
     table = Table(title=f"stage store {store.root}", title_justify="left")
     for column in ("key", "stage", "dataset", "frozen inputs", "winner", "score", "date", "size"):
         table.add_column(column, overflow="fold")
-    entries = store.entries()
+    entries = store.stages.entries()
     for e in entries:
         dataset = e.description.get("dataset", {})
         score = e.result.get("mean_score", e.result.get("test_score", float("nan")))
@@ -29,7 +27,7 @@ def _list(store: StageStore, console) -> None:
             f"{e.size / 1024:.1f} KiB",
         )  # fmt: skip
     console.print(table)
-    kept = CandidateStore(store.root).kept()
+    kept = store.candidates.kept()
     if kept:
         size = sum(p.stat().st_size for p in kept) / 1024
         console.print(f"{len(kept)} evaluated candidates kept in {store.root / '.candidates'} ({size:.1f} KiB): "
@@ -41,10 +39,10 @@ def _list(store: StageStore, console) -> None:
                       f"`python -m pipeline.store prune --damaged` removes {them}")  # fmt: skip
 
 
-def _show(store: StageStore, prefix: str, console) -> None:
+def _show(store: Store, prefix: str, console) -> None:
     import pandas as pd
 
-    entry = store.inspect(store.resolve(prefix))
+    entry = store.stages.inspect(store.stages.resolve(prefix))
     folder = store.root / entry.key
     console.print(f"[bold]{entry.key}[/bold]  ({folder})")
     if entry.damage:
@@ -65,46 +63,15 @@ def _show(store: StageStore, prefix: str, console) -> None:
     console.print(table[columns].to_string(index=False) if len(table) else "(no candidates)")
 
 
-def _prune(store: StageStore, older_than: float | None, keep_last: int | None, damaged: bool, dry_run: bool,
+def _prune(store: Store, older_than: float | None, keep_last: int | None, damaged: bool, dry_run: bool,
            console) -> None:  # fmt: skip
-    entries = store.entries()  # newest first
-    now = datetime.now(UTC)
-    doomed, rank = [], 0
-    for e in entries:
-        if e.damage:
-            if damaged:
-                doomed.append((e.key, f"damaged: {e.damage}"))
-            continue
-        created = e.result.get("created")
-        age_days = (now - datetime.fromisoformat(created)).total_seconds() / 86400 if created else 0.0
-        if (keep_last is not None and rank >= keep_last) or (older_than is not None and age_days > older_than):
-            doomed.append((e.key, e.result.get("stage", "?")))
-        rank += 1
-    for key, what in doomed:
-        if not dry_run:
-            store.remove(key)
+    pruned = store.prune(older_than, keep_last, damaged, dry_run)
+    would = "would be " if dry_run else ""
+    for key, what in pruned.entries:
         console.print(f"{'would remove' if dry_run else 'removed'} {key[:12]} ({what})")
-    candidates = _prune_candidates(CandidateStore(store.root), older_than, damaged, dry_run)
-    locks = store.stale_locks(remove=not dry_run) + CandidateStore(store.root).stale_locks(remove=not dry_run)
-    console.print(f"{len(doomed)} of {len(entries)} entries {'would be ' if dry_run else ''}removed"
-                  + (f"; {candidates} evaluated candidates {'would be ' if dry_run else ''}removed" if candidates else "")
-                  + (f"; {len(locks)} stale lock files {'would be ' if dry_run else ''}removed" if locks else ""))  # fmt: skip
-
-
-def _prune_candidates(candidates: CandidateStore, older_than: float | None, damaged: bool, dry_run: bool) -> int:
-    """Kept candidates older than ``older_than`` days (by file time) or damaged; --keep-last counts stages only."""
-    now, doomed = datetime.now(UTC).timestamp(), []
-    for path in candidates.kept():
-        if older_than is not None and (now - path.stat().st_mtime) / 86400 > older_than:
-            doomed.append(path)
-        elif damaged:
-            try:
-                read(path)
-            except (OSError, ValueError, KeyError, TypeError):
-                doomed.append(path)
-    for path in doomed if not dry_run else ():
-        path.unlink(missing_ok=True)
-    return len(doomed)
+    console.print(f"{len(pruned.entries)} of {pruned.of} entries {would}removed"
+                  + (f"; {pruned.candidates} evaluated candidates {would}removed" if pruned.candidates else "")
+                  + (f"; {pruned.locks} stale lock files {would}removed" if pruned.locks else ""))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,15 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         if not is_store(Path(args.dir).expanduser()):
             raise UserError(f"--dir {args.dir}: not a stage store (no {MARKER} marker); nothing was touched; "
                             "pass the folder that store.dir names (default: stages)")  # fmt: skip
-        store = StageStore(args.dir, "readwrite" if args.command == "prune" else "readonly")
+        store = Store(args.dir, "readwrite" if args.command == "prune" else "readonly")
         if args.command == "list":
             _list(store, console)
         elif args.command == "show":
             _show(store, args.key, console)
         elif args.key:
-            key = store.resolve(args.key)
+            key = store.stages.resolve(args.key)
             if not args.dry_run:
-                store.remove(key)
+                store.stages.remove(key)
             console.print(f"{'would remove' if args.dry_run else 'removed'} {key[:12]}")
             if args.older_than is not None or args.keep_last is not None or args.damaged:
                 _prune(store, args.older_than, args.keep_last, args.damaged, args.dry_run, console)

@@ -3,7 +3,6 @@ its JSON, and a ``StageResult`` or ``FinalModel`` to and from them."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.records import Decision, FinalModel, StageResult
+from pipeline.store import disk
 
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)
 STAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"stage": str, "winner": dict, "tuned": list, "frozen": dict, "candidates": int, "fits": int,
@@ -49,10 +49,7 @@ def checksum(folder: Path) -> str:
     missing = [n for n in REQUIRED if n not in names]
     if missing:
         raise ValueError(f"{missing[0]} is missing")
-    h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return h.hexdigest()
+    return disk.digest((name, (folder / name).read_bytes()) for name in names)
 
 
 _NOT_STORED = ("cv_results", "reused", "pass_number", "key")

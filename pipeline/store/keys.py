@@ -15,7 +15,7 @@ from pipeline import space
 from pipeline.config.schema import RunSpec
 from pipeline.records import Dataset, Stage
 
-FORMAT = 5  # bump when the entry layout, the meaning of a key, or how a result is computed changes
+FORMAT = 6  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 
 
 def canonical(value: Any) -> Any:
