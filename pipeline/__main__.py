@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.errors import HydraException
@@ -21,7 +22,7 @@ CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base=None)
-def main(cfg) -> None:
+def main(cfg: Any) -> None:
     from pipeline import app
 
     app.main(cfg)

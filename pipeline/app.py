@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from rich.console import Console
 
 from pipeline import errors
 from pipeline.config import compose
+from pipeline.config.schema import RunSpec
 from pipeline.errors import Interrupted, PipelineError
 
 
@@ -72,7 +75,7 @@ def _remove_if_empty(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _tracker(spec, note):
+def _tracker(spec: RunSpec, note: Callable[[str], None]) -> AbstractContextManager[Any]:
     """The MLflow observer where tracking=mlflow (MLflow is imported only then)."""
     if spec.tracking.kind != "mlflow":
         return contextlib.nullcontext()
@@ -93,7 +96,7 @@ def _job_failed(run_dir: Path, overrides: str, error: PipelineError) -> None:
 FAILED = "error.txt"  # in a multirun job's folder: why it failed
 
 
-def _tracking(config: Any):
+def _tracking(config: Any) -> Any:
     from pipeline.config.schema import TrackingSpec
 
     return TrackingSpec(**{k: config.tracking[k] for k in ("kind", "uri", "experiment")})

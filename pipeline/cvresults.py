@@ -15,7 +15,9 @@ TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 
 def ranks(means: Any) -> np.ndarray:
     """scikit-learn's ``rank_test_*``: 1 for the best mean, ties share the lower rank, NaN last."""
-    return pd.Series(np.asarray(means, dtype=float)).rank(method="min", ascending=False, na_option="bottom").to_numpy("int32")
+    ranked: np.ndarray = pd.Series(np.asarray(means, dtype=float)).rank(method="min", ascending=False,
+                                                                         na_option="bottom").to_numpy("int32")  # fmt: skip
+    return ranked
 
 
 def columns(candidates: Sequence[Mapping[str, Any]], times: Mapping[str, np.ndarray], splits: Mapping[str, np.ndarray],

@@ -7,6 +7,7 @@ imported when it is needed, so that bad data is refused without waiting for it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ def _read_csv(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     return pd.read_csv(path, sep=sep, encoding=encoding, header=0 if spec.header else None)
 
 
-def _open_binary(path: Path):
+def _open_binary(path: Path) -> IO[bytes] | Any:
     """The file's bytes, decompressed where its suffix says it is compressed (pandas' suffixes but .zst, which needs a package of its own)."""
     suffix = path.suffix.lower()
     if suffix == ".gz":
@@ -200,11 +201,13 @@ def split(data: Dataset, test_size: float, seed: int) -> tuple[Dataset, Dataset]
                             f"({classes}); a stratified split needs one row of each; raise dataset.test_size, or "
                             "check dataset.task") from None  # fmt: skip
         raise UserError(f"dataset.test_size={test_size}: cannot split the data ({exc})") from None
-    part = lambda X, y: Dataset(data.name, X.reset_index(drop=True), y.reset_index(drop=True), data.task)  # noqa: E731
+    def part(X: pd.DataFrame, y: pd.Series) -> Dataset:
+        return Dataset(data.name, X.reset_index(drop=True), y.reset_index(drop=True), data.task)
+
     return part(X_tr, y_tr), part(X_te, y_te)
 
 
-def make_preprocessor(X: pd.DataFrame):
+def make_preprocessor(X: pd.DataFrame) -> Any:
     """Impute + scale numbers, impute + one-hot encode everything else (an unfitted ColumnTransformer)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer

@@ -9,6 +9,8 @@ import contextlib
 import errno
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 
 class PipelineError(Exception):
@@ -32,14 +34,14 @@ class InternalError(PipelineError):
 
     exit_code = 3
 
-    def __init__(self, what: str, exc: BaseException, log_path=None):
+    def __init__(self, what: str, exc: BaseException, log_path: Path | str | None = None):
         cause = f"{type(exc).__name__}: {exception_line(str(exc)) or '(no message)'}"
         where = f"; the traceback is in {log_path}" if log_path else ""
         super().__init__(f"internal error{' ' + what if what else ''} ({cause}); this is a bug, not your config or "
                          f"data{where}")
         self.what, self.cause = what, exc
 
-    def logged_in(self, log_path) -> InternalError:
+    def logged_in(self, log_path: Path | str) -> InternalError:
         return InternalError(self.what, self.cause, log_path)
 
 
@@ -71,7 +73,7 @@ def interruption(signal: KeyboardInterrupt, what: str) -> Interrupted:
 
 
 @contextlib.contextmanager
-def writing(key: str, path, what: str) -> Iterator[None]:
+def writing(key: str, path: Path | str, what: str) -> Iterator[None]:
     """Turn a failed write into one line naming ``key=path`` and what to do about it.
 
     A full disk is a resource running out (exit 1); a read-only or forbidden place is a
@@ -83,7 +85,7 @@ def writing(key: str, path, what: str) -> Iterator[None]:
         raise cannot_write(key, path, what, exc) from None
 
 
-def cannot_write(key: str, path, what: str, exc: OSError) -> PipelineError:
+def cannot_write(key: str, path: Path | str, what: str, exc: OSError) -> PipelineError:
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ResourceExhausted(f"{key}={path}: cannot write {what} ({reason}); free some space or point {key} elsewhere")
@@ -150,7 +152,7 @@ def never_swallow_ctrl_c() -> None:
 
     default = sys.unraisablehook
 
-    def hook(unraisable) -> None:
+    def hook(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
             # From another thread, a moment later: raised here, it would be swallowed again.
             signum = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
@@ -165,7 +167,7 @@ def sigterm_as_interrupt() -> None:
     """SIGTERM raises ``Terminated`` in the main thread, so it is handled exactly as Ctrl+C is."""
     import signal
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: Any) -> None:
         raise Terminated()
 
     signal.signal(signal.SIGTERM, handler)

@@ -50,7 +50,7 @@ class Stage:
     """A stage to run: a grid in scikeras' routed names, and what "simpler" means in it."""
 
     name: str
-    grid: dict[str, list]
+    grid: dict[str, list[Any]]
     simpler: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,7 +11,9 @@ import dataclasses
 import functools
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from pipeline import data, space
@@ -72,7 +74,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     return result
 
 
-def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict,
+def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict[str, Any],
                 observers: Observer, progress: Progress) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
@@ -82,7 +84,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
     results: list[StageResult] = []
     total = len(stages) * spec.search.passes
 
-    def train(stage: str, candidates: list[dict], base: dict, budget: Budget | None = None) -> Evaluation:
+    def train(stage: str, candidates: list[dict[str, Any]], base: dict[str, Any], budget: Budget | None = None) -> Evaluation:
         return engine.evaluate(problem, stage, candidates, base, observers.fits_done, budget)
 
     evaluate = reusing(train, store.candidates, shared,
@@ -118,7 +120,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
     return results, current
 
 
-def _staged_candidates(spec: RunSpec, store: Store, shared: dict, observers: Observer) -> int | None:
+def _staged_candidates(spec: RunSpec, store: Store, shared: dict[str, Any], observers: Observer) -> int | None:
     """How many candidates the staged search of this config evaluated, read from the stage store (None if it
     is not there): a random baseline with search.budget=null is given exactly that many."""
     if spec.search.budget is not None or spec.store.mode == "off":
@@ -139,7 +141,7 @@ def _staged_candidates(spec: RunSpec, store: Store, shared: dict, observers: Obs
 
 
 @contextlib.contextmanager
-def _refit_failure(params: dict[str, Any], results: list[StageResult]):
+def _refit_failure(params: dict[str, Any], results: list[StageResult]) -> Iterator[None]:
     """A final refit that raises is never a dead end: one line naming the winners' stages and their store keys
     (a stored winner that cannot be refit would fail every rerun the same way) and how to remove them."""
     try:
@@ -162,7 +164,7 @@ def _stored(stages: int) -> str:
     return f"{stages} completed stage{'s' if stages != 1 else ''} stored"
 
 
-def _compute(engine: Engine, *args, **kwargs) -> StageResult:
+def _compute(engine: Engine, *args: Any, **kwargs: Any) -> StageResult:
     engine.load()  # before the stage's clock starts
     return run_stage(*args, **kwargs)
 
@@ -176,6 +178,6 @@ class _interrupted_as:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is not None and issubclass(kind, KeyboardInterrupt):
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        if isinstance(value, KeyboardInterrupt):
             raise interruption(value, self.where) from None

@@ -37,7 +37,7 @@ def pick_winner(
     return winner, [i for i in tied if i != winner]
 
 
-def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple:
+def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple[float, ...]:
     """Sort key: smaller is simpler. Rules: ascending, descending, or a list simplest-first."""
     key = []
     for param, rule in simpler.items():

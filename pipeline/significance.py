@@ -1,10 +1,12 @@
 """The corrected paired t-test on cross-validation scores: one function for selection and comparison."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def corrected_ttest(differences, cv: int, alternative: str = "two-sided") -> float:
+def corrected_ttest(differences: Any, cv: int, alternative: str = "two-sided") -> float:
     """p-value of paired per-split score differences, with Nadeau and Bengio's correction.
 
     Training sets of CV splits overlap, so the plain paired t-test is over-confident: the

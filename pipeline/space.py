@@ -9,13 +9,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-Conditions = Mapping[str, Mapping[str, list]]  # param -> {other param: values it applies for}
+Conditions = Mapping[str, Mapping[str, list[Any]]]  # param -> {other param: values it applies for}
 Simpler = Mapping[str, Any]  # param -> "ascending" | "descending" | [values, simplest first]
 
 
 def candidate_grids(
-    grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions
-) -> tuple[list[dict[str, list]], dict[str, Any], list[str]]:
+    grid: Mapping[str, list[Any]], current: Mapping[str, Any], conditions: Conditions
+) -> tuple[list[dict[str, list[Any]]], dict[str, Any], list[str]]:
     """Apply conditions: returns sub-grids, the stage's base params, and what was skipped.
 
     A conditioned parameter (momentum needs optimizer in [sgd, rmsprop]) is searched only
@@ -28,7 +28,7 @@ def candidate_grids(
     for param, requires in conditions.items():
         for other, allowed in requires.items():
             if other in grid:
-                split: list[dict[str, list]] = []
+                split: list[dict[str, list[Any]]] = []
                 for g in grids:
                     fits = [v for v in g[other] if v in allowed]
                     rest = [v for v in g[other] if v not in allowed]
@@ -49,13 +49,13 @@ def candidate_grids(
     return [g for g in grids if g] or [{}], base, skipped
 
 
-def count_candidates(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions) -> int:
+def count_candidates(grid: Mapping[str, list[Any]], current: Mapping[str, Any], conditions: Conditions) -> int:
     """Candidates of the full grid after conditions (0 when they skip every tuned parameter)."""
     grids, _, _ = candidate_grids(grid, current, conditions)
     return 0 if grids == [{}] else sum(math.prod(len(v) for v in g.values()) for g in grids)
 
 
-def conditions_touching(grid: Mapping[str, list], conditions: Conditions) -> dict[str, dict[str, list]]:
+def conditions_touching(grid: Mapping[str, list[Any]], conditions: Conditions) -> dict[str, dict[str, list[Any]]]:
     """The conditions that can change this grid: on its parameters, or by its parameters.
 
     Others act only through the frozen values, which a stage's description holds anyway.
@@ -64,7 +64,7 @@ def conditions_touching(grid: Mapping[str, list], conditions: Conditions) -> dic
             if param in grid or any(other in grid for other in requires)}  # fmt: skip
 
 
-def frozen_inputs(grid: Mapping[str, list], current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:
+def frozen_inputs(grid: Mapping[str, list[Any]], current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:
     """The values a stage holds fixed: what decides its result besides its own grid."""
     return {k: v for k, v in effective_params(current, conditions).items() if k not in grid}
 

@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from pipeline.config.schema import RunSpec, TrackingSpec
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 SWEEP_RUN = "STAGED_SEARCH_MLFLOW_SWEEP_RUN"  # set by the multirun callback: the sweep run the jobs nest under
 
 
-def client_for(tracking: TrackingSpec, experiment: str):
+def client_for(tracking: TrackingSpec, experiment: str) -> Any:
     """The MLflow client and the experiment's id (created if new); local runs go to ``./mlruns``."""
     uri, artifacts = tracking.uri, None
     if uri is None:
@@ -77,7 +78,7 @@ class Tracker(Observer):
     def __enter__(self) -> Tracker:
         return self
 
-    def __exit__(self, kind, error, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> None:
         if self.run_id is not None:  # the run did not finish: say how it ended
             status = "KILLED" if kind is not None and issubclass(kind, KeyboardInterrupt) else "FAILED"
             self._safely(lambda: self.client.set_terminated(self.run_id, status))
@@ -198,7 +199,7 @@ class Tracker(Observer):
 
 
 @contextlib.contextmanager
-def _no_retry_lines():
+def _no_retry_lines() -> Iterator[None]:
     """Outside a job (the multirun's callbacks) Hydra logs to the terminal: urllib3's line per retry of a refused
     server stays off it (the one line printed after says what failed). Inside a job it goes to pipeline.log."""
     logger = logging.getLogger("urllib3.connectionpool")
@@ -219,8 +220,9 @@ def sweep_started(tracking: TrackingSpec, experiment: str, sweep: Path) -> str |
     except Exception as exc:
         print(f"tracking=mlflow: cannot create the sweep run ({type(exc).__name__}); jobs are tracked on their own")
         return None
-    os.environ[SWEEP_RUN] = run.info.run_id
-    return run.info.run_id
+    run_id = str(run.info.run_id)
+    os.environ[SWEEP_RUN] = run_id
+    return run_id
 
 
 def sweep_finished(tracking: TrackingSpec, experiment: str, run_id: str, sweep: Path) -> None:

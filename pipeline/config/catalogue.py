@@ -6,6 +6,7 @@ signature stays the searchable space without the config importing the network.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import UserError
@@ -35,7 +36,7 @@ def integer(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _one_of(allowed: tuple[str, ...]):
+def _one_of(allowed: tuple[str, ...]) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: v in allowed), f"one of {', '.join(allowed)}"
 
 
@@ -75,7 +76,7 @@ def normalised(param: str, value: Any) -> Any:
     return float(value)
 
 
-def check_values(key: str, param: str, values: list) -> list:
+def check_values(key: str, param: str, values: list[Any]) -> list[Any]:
     """The values, normalised (``normalised``); ``UserError`` naming ``key`` when ``param`` is unknown or a value is
     out of range (shown as the user wrote it)."""
     if param not in SEARCHABLE:

@@ -152,9 +152,9 @@ class RunSpec:
         own = self.stages[stage].racing if stage is not None else None
         return own or self.search.racing
 
-    def conditions(self) -> dict[str, dict[str, list]]:
+    def conditions(self) -> dict[str, dict[str, list[Any]]]:
         """Every condition of the catalogue (momentum needs sgd or rmsprop, whichever stage tunes it)."""
-        merged: dict[str, dict[str, list]] = {}
+        merged: dict[str, dict[str, list[Any]]] = {}
         for stage in self.stages.values():
             for param, requires in stage.conditions.items():
                 merged.setdefault(param, {}).update(requires)

@@ -2,6 +2,8 @@
 the data says what the task is, before any fit). Imports scikit-learn's metrics when called."""
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.config.schema import SearchSpec
 from pipeline.errors import UserError
 
@@ -16,7 +18,7 @@ def check_name(search: SearchSpec) -> None:
                         "e.g. accuracy, balanced_accuracy, f1, roc_auc, r2, neg_mean_squared_error (or auto)")  # fmt: skip
 
 
-def scoring_for(search: SearchSpec, task: str, y) -> str:
+def scoring_for(search: SearchSpec, task: str, y: Any) -> str:
     """The scorer for ``task`` (``auto``: accuracy or r2); refuses one that cannot score it, naming both.
 
     Tried on a baseline model of the real target (a majority-class or mean predictor), which

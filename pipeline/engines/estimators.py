@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -54,7 +55,7 @@ class _SeededBuild:
 
     _random_state: int | None  # scikeras' wrapper, which this is mixed into, sets it
 
-    def _build_keras_model(self):
+    def _build_keras_model(self) -> Any:
         keras.config.disable_interactive_logging()  # Keras' print()s ("Invalid loss") go to the log, in every worker
         if self._random_state is not None:
             keras.utils.set_random_seed(int(self._random_state))
@@ -69,7 +70,7 @@ class Classifier(_SeededBuild, KerasClassifier):
     ``cv`` silently unstratified.
     """
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import ClassifierTags
 
         tags = super().__sklearn_tags__()
@@ -81,23 +82,23 @@ class Classifier(_SeededBuild, KerasClassifier):
 class _StandardizedTarget(RegressorTargetEncoder):
     """Train regressors on a standardised target, so a few epochs already fit it."""
 
-    def fit(self, y):
+    def fit(self, y: Any) -> _StandardizedTarget:
         super().fit(y)
         y = np.asarray(y, dtype="float64")
         self.mean_, self.scale_ = standardization(y)
         return self
 
-    def transform(self, y):
+    def transform(self, y: Any) -> Any:
         return (super().transform(y) - self.mean_) / self.scale_
 
-    def inverse_transform(self, y):
+    def inverse_transform(self, y: Any) -> Any:
         return super().inverse_transform(np.asarray(y) * self.scale_ + self.mean_)
 
 
 class Regressor(_SeededBuild, KerasRegressor):
     """KerasRegressor fitted on a standardised target; predictions come back in units."""
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import RegressorTags
 
         tags = super().__sklearn_tags__()
@@ -106,7 +107,7 @@ class Regressor(_SeededBuild, KerasRegressor):
         return tags
 
     @property
-    def target_encoder(self):
+    def target_encoder(self) -> _StandardizedTarget:
         return _StandardizedTarget()
 
 
@@ -136,7 +137,7 @@ def make_estimator(data: Dataset, params: dict[str, Any], model: ModelSpec, seed
     return Pipeline([("prep", make_preprocessor(data.X)), (NET, net)])
 
 
-def refit(problem: Problem, params: dict[str, Any], model: ModelSpec, test: Dataset, path) -> float:
+def refit(problem: Problem, params: dict[str, Any], model: ModelSpec, test: Dataset, path: Path) -> float:
     """The final model: fitted with ``params`` on the whole training part, saved, scored on ``test``."""
     from sklearn.metrics import get_scorer
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from importlib import metadata
+from typing import Any
 
 from joblib import parallel_config
 from joblib._parallel_backends import LokyBackend
@@ -96,14 +97,14 @@ def worker_env(n_workers: int | None) -> dict[str, str]:
 class _Tracked:
     """Mixin for a joblib backend: report each finished batch of fits to ``progress``."""
 
-    def __init__(self, *args, progress: Progress = lambda n: None, **kwargs):
+    def __init__(self, *args: Any, progress: Progress = lambda n: None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.progress = progress
 
-    def submit(self, func, callback=None):
+    def submit(self, func: Any, callback: Callable[[Any], None] | None = None) -> Any:
         size = len(func) if hasattr(func, "__len__") else 1
 
-        def done(result):
+        def done(result: Any) -> None:
             self.progress(size)
             if callback is not None:
                 callback(result)
@@ -115,17 +116,16 @@ class TrackedLokyBackend(_Tracked, LokyBackend):
     """joblib's loky backend with capped worker threads, a callback per finished fit, and workers
     that end within a second of this process ending, however it ended (``watchdog``)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, initializer=watchdog.end_with, initargs=(os.getpid(),), **kwargs)
 
-    def _prepare_worker_env(self, n_jobs):
-        env = super()._prepare_worker_env(n_jobs)
-        env.update(worker_env(n_jobs))
-        return env
+    def _prepare_worker_env(self, n_jobs: int) -> dict[str, str]:
+        env: dict[str, str] = super()._prepare_worker_env(n_jobs)
+        return env | worker_env(n_jobs)
 
 
 @contextlib.contextmanager
-def fits_running(n_jobs: int, progress: Progress, dask_client=None) -> Iterator[None]:
+def fits_running(n_jobs: int, progress: Progress, dask_client: Any = None) -> Iterator[None]:
     """Run the joblib calls inside on ``n_jobs`` workers (or the Dask cluster), reporting each fit.
 
     Workers report through the backend's completion callback. With ``n_jobs == 1`` joblib
@@ -151,7 +151,7 @@ class _PrepareWorker:
     def __init__(self, env: dict[str, str]):
         self.env = env
 
-    def setup(self, worker=None):
+    def setup(self, worker: Any = None) -> None:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != self.env["KERAS_BACKEND"]:
             raise RuntimeError(f"this worker already imported Keras with backend {os.environ.get('KERAS_BACKEND')}")
         os.environ.update(self.env)

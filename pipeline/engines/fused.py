@@ -18,6 +18,7 @@ keeps its best weights and stops updating; its epochs-run is recorded), divergen
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 if TYPE_CHECKING:
     from pipeline.engines.fused_models import Programs
+    from pipeline.engines.layout import RunValues
+    from pipeline.engines.programs import Compilations
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +42,10 @@ class FusedEngine:
     name = "fused"
     continues = True  # a budget's resume goes on training the paused models (a raced survivor trains on)
 
-    def __init__(self, spec: RunSpec, note=print):
+    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print) -> None:
         self.model, self.execution, self.note = spec.model, spec.execution, note
         self.run_values = _run_values(spec)
-        self._folds: tuple[Problem, list] | None = None
+        self._folds: tuple[Problem, list[Any]] | None = None
         self._programs: Programs | None = None  # the run's programs, reused across stages
 
     @staticmethod
@@ -63,7 +66,7 @@ class FusedEngine:
             self.note(warning)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._programs is not None:
             compiled = self._programs.compilations
             log.info("fused engine: %d programs compiled (or read from the compile cache) in %.1f s", compiled.count,
@@ -108,11 +111,11 @@ class FusedEngine:
                           paused=out if budget is not None else None)
 
     @property
-    def compilations(self):
+    def compilations(self) -> Compilations | None:
         """Programs compiled so far in this run, and the seconds it took (None before the first stage)."""
         return None if self._programs is None else self._programs.compilations
 
-    def refit(self, problem: Problem, params: dict, test: Dataset, path: Path) -> float:
+    def refit(self, problem: Problem, params: dict[str, Any], test: Dataset, path: Path) -> float:
         """The final model is a plain Keras fit, as with GridSearchCV: one model, nothing to fuse."""
         from pipeline.engines.estimators import refit
 
@@ -126,7 +129,7 @@ def _refused_value(exc: Exception) -> bool:
         "not recognized" in text or "unexpected keyword argument" in text or "must be a float" in text)
 
 
-def _run_values(spec: RunSpec):
+def _run_values(spec: RunSpec) -> RunValues:
     """Every value the run's stages may ask for: one layout (and so one program) then serves them all."""
     from pipeline.engines.layout import RunValues
 

@@ -35,7 +35,7 @@ class Fold:
     target_scale: float = 1.0
 
 
-def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fold]:
+def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter: Any) -> list[Fold]:
     """Each fold's own preprocessing and target encoding, fitted on its training part only."""
     out = []
     for train, test in splitter.split(X, y):
@@ -59,7 +59,7 @@ def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter) -> list[Fo
     return out
 
 
-def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict:
+def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict[str, Any]:
     """GridSearchCV's ``cv_results_`` for the fused models' scores, epochs run and seconds (candidates × folds)."""
     n = len(candidates)
     times = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1), "mean_score_time": np.zeros(n),
@@ -73,7 +73,7 @@ class Programs:
     def __init__(self, task: str, training: dict[str, Any], seed: int, run: RunValues | None = None):
         self.task, self.training, self.seed, self.run = task, training, seed, run or RunValues()
         self.compilations = Compilations()
-        self._programs: dict[tuple, Program] = {}
+        self._programs: dict[tuple[Any, ...], Program] = {}
 
     def __call__(self, models: Sequence[Knobs], meta: dict[str, Any]) -> Program:
         layout = layout_for(models, self.run)
@@ -91,7 +91,7 @@ class Scored:
     scores: np.ndarray
     epochs_run: np.ndarray
     seconds: np.ndarray
-    paused: dict[tuple, tuple[list[tuple[str, int]], Paused | None]]
+    paused: dict[tuple[Any, ...], tuple[list[tuple[str, int]], Paused | None]]
 
 
 def run_models(
@@ -107,7 +107,7 @@ def run_models(
     ``resume`` holds (the same candidate and fold, paused by an earlier call) goes on from where it paused."""
     models = [knobs(c, programs.training) for c in candidates]
     names = [_name(c) for c in candidates]
-    groups: dict[tuple, list[tuple[int, int]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
     for (batch, hidden), members in group(models).items():
         for c in members:
             for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
@@ -115,7 +115,7 @@ def run_models(
     scorer = get_scorer(metric)
     shape = (len(candidates), len(folds))
     scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
-    paused: dict[tuple, tuple[list[tuple[str, int]], Paused | None]] = {}
+    paused: dict[tuple[Any, ...], tuple[list[tuple[str, int]], Paused | None]] = {}
     for key, running in groups.items():
         started = time.perf_counter()
         group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
@@ -144,7 +144,7 @@ def _name(candidate: Mapping[str, Any]) -> str:
     return repr(sorted(candidate.items()))
 
 
-def _predictions(outputs: np.ndarray, task: str, fold: Fold):
+def _predictions(outputs: np.ndarray, task: str, fold: Fold) -> _Predictions:
     """A trained model's outputs on its fold's held-out rows, as an estimator the scorer accepts."""
     if task == "regression":
         return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
@@ -159,7 +159,7 @@ class _Predictions(RegressorMixin, BaseEstimator):
     def __init__(self, values: np.ndarray, X: pd.DataFrame):
         self.values, self.X = values, X
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         _check_rows(X, self.X)
         return self.values
 
@@ -168,14 +168,14 @@ class _ClassPredictions(ClassifierMixin, BaseEstimator):
     def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
         self.proba, self.classes_, self.X = proba, classes, X
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> Any:
         _check_rows(X, self.X)
         return self.proba
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _check_rows(X, expected: pd.DataFrame) -> None:
+def _check_rows(X: Any, expected: pd.DataFrame) -> None:
     if X is not expected:
         raise ValueError("these predictions were computed for the fold's held-out rows only")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class GridSearchEngine:
     name = "gridsearchcv"
     continues = False  # each fit starts afresh: a budget's resume is ignored, the models train from scratch
 
-    def __init__(self, spec: RunSpec, note=print):
+    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print) -> None:
         self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
         self._exit = contextlib.ExitStack()
         self._dask: Any = None  # a distributed.Client when execution=dask
@@ -48,7 +49,7 @@ class GridSearchEngine:
             self._dask = self._exit.enter_context(execution.dask_cluster(self.execution.address, self.execution.workers))
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._exit.close()
 
     def load(self) -> None:
@@ -88,7 +89,7 @@ class GridSearchEngine:
                 ) from None
         return Evaluation(_unrouted(search.cv_results_), _first_fit_error(caught))
 
-    def refit(self, problem: Problem, params: dict, test: Dataset, path: Path) -> float:
+    def refit(self, problem: Problem, params: dict[str, Any], test: Dataset, path: Path) -> float:
         from pipeline.engines.estimators import refit
 
         return refit(problem, params, self.model, test, path)

@@ -86,7 +86,7 @@ class RunValues:
     @classmethod
     def of(cls, grids: Iterable[Mapping[str, Any]]) -> RunValues:
         """From the base values and every stage grid of a run (values as lists)."""
-        values: dict[str, set] = {}
+        values: dict[str, set[Any]] = {}
         for grid in grids:
             for key, options in grid.items():
                 values.setdefault(key, set()).update(options if isinstance(options, list) else [options])
@@ -138,7 +138,7 @@ class InitialWeights:
 
     def __init__(self, meta: dict[str, Any], seed: int):
         self.meta, self.seed = meta, seed
-        self._built: dict[tuple, list[np.ndarray]] = {}
+        self._built: dict[tuple[Any, ...], list[np.ndarray]] = {}
 
     def __call__(self, m: Knobs) -> list[np.ndarray]:
         # The dropout layers take seeds from the same sequence as the initializers, so dropout > 0 matters too.

@@ -24,7 +24,7 @@ def build_network(
     init: str = "glorot_uniform",
     dropout: float = 0.0,
     seed: int | None = None,
-):
+) -> Any:
     """A dense network: ``depth`` hidden layers of ``neurons`` units, output fit to the task.
 
     ``meta`` comes from scikeras (``n_features_in_``, ``target_type_``, ``n_classes_``),
@@ -36,7 +36,7 @@ def build_network(
 
     seeds = random.Random(seed)
 
-    def initializer(name: str):
+    def initializer(name: str) -> Any:
         base = keras.initializers.get(name)
         config = base.get_config()
         if "seed" in config:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from pipeline.engines.layout import MOMENTUM_OPTIMIZERS
 
 
-def per_model_optimizer(variant, variables):
+def per_model_optimizer(variant: Any, variables: Any) -> Any:
     """A Keras optimizer with its learning rate (and momentum where exact) as per-model values."""
     import keras
 
@@ -26,7 +27,7 @@ def per_model_optimizer(variant, variables):
 
 
 @functools.cache
-def _per_model_variable():
+def _per_model_variable() -> type:
     import keras
 
     class PerModelValue(keras.Variable):
@@ -39,10 +40,10 @@ def _per_model_variable():
 
         __hash__ = keras.Variable.__hash__
 
-        def __ne__(self, other):
+        def __ne__(self, other: object) -> Any:
             return True
 
-        def __gt__(self, other):
+        def __gt__(self, other: object) -> Any:
             return True
 
     return PerModelValue

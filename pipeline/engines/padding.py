@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ def bucket(n_models: int) -> int:
     return -(-size // devices) * devices
 
 
-def spread(arrays, size: int):
+def spread(arrays: Any, size: int) -> Any:
     """Pad to ``size`` models (copies of the last) and place them across the devices JAX sees, split evenly.
 
     Models are independent, so each device trains its share with no communication but the
@@ -26,7 +27,7 @@ def spread(arrays, size: int):
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    def pad(a):
+    def pad(a: Any) -> Any:
         a = np.asarray(a)
         return np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)]) if size > len(a) else a
 
@@ -43,7 +44,7 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad > 0 else a
 
 
-def pick(condition, new, old):
+def pick(condition: Any, new: Any, old: Any) -> Any:
     """One model's ``new`` where ``condition`` (a scalar) holds, else ``old``."""
     import jax
     import jax.numpy as jnp
@@ -51,7 +52,7 @@ def pick(condition, new, old):
     return jax.tree.map(functools.partial(jnp.where, condition), new, old)
 
 
-def where(condition, new, old):
+def where(condition: Any, new: Any, old: Any) -> Any:
     """Per model (axis 0): ``new`` where ``condition`` holds, else ``old`` (a stopped model keeps its state)."""
     import jax
     import jax.numpy as jnp

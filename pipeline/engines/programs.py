@@ -76,11 +76,11 @@ class Program:
         self.loss = keras.losses.get(loss_for(task))
         self.initial = InitialWeights(meta, seed)
         self.compilations = compilations
-        self._compiled: dict[tuple, Any] = {}
+        self._compiled: dict[tuple[Any, ...], Any] = {}
 
     # --- one model: the forward pass and its loss ------------------------------------------------
 
-    def forward(self, trainable, knob, x, key=None):
+    def forward(self, trainable: Any, knob: Any, x: Any, key: Any = None) -> Any:
         """One model's outputs; ``key`` (the batch's noise seed, shared by every model) turns dropout on, as
         training does."""
         import jax.numpy as jnp
@@ -96,7 +96,7 @@ class Program:
         out, _ = self.output.stateless_call(trainable[-2:], [], h)
         return out
 
-    def _activation(self, z, which):
+    def _activation(self, z: Any, which: Any) -> Any:
         """The model's own activation: each of the program's computed, the model's picked."""
         import jax.numpy as jnp
 
@@ -105,12 +105,12 @@ class Program:
             a = jnp.where(which == index, activation(z), a)
         return a
 
-    def _loss(self, trainable, knob, x, y, mask, key=None):
+    def _loss(self, trainable: Any, knob: Any, x: Any, y: Any, mask: Any, key: Any = None) -> Any:
         import jax.numpy as jnp
 
         return jnp.sum(self.loss(y, self.forward(trainable, knob, x, key)) * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
-    def _step(self, trainable, states, knob, x, y, mask, keys):
+    def _step(self, trainable: Any, states: Any, knob: Any, x: Any, y: Any, mask: Any, keys: Any) -> Any:
         """One model, one batch: the gradient, and the update of the model's own optimizer.
 
         With several optimizers in the program, every one computes its update and keeps its
@@ -163,7 +163,7 @@ class Program:
         trainable, epochs_run, finite, loop = jax.tree.map(lambda a: a[:n_models], out)
         return Trained(trainable, np.asarray(epochs_run), np.asarray(finite), Paused(loop, np.asarray(key)))
 
-    def _start(self, models: Sequence[Knobs]) -> tuple:
+    def _start(self, models: Sequence[Knobs]) -> tuple[Any, ...]:
         """The loop's state before the first epoch: each model's own initial weights, nothing run yet."""
         trainable = [np.stack(ws) for ws in zip(*(embed(self.initial(m), m.depth, self.layout, self.meta["n_features_in_"])
                                                   for m in models))]  # fmt: skip
@@ -181,7 +181,7 @@ class Program:
         return [o[: len(x)] for o, x in zip(out, xs)]
 
     @functools.cached_property
-    def _forward_all(self):
+    def _forward_all(self) -> Any:
         import jax
 
         return jax.jit(jax.vmap(lambda a: self.forward(a["trainable"], a["knobs"], a["x"])))
@@ -214,7 +214,7 @@ class Program:
             states.append(columns)
         return states
 
-    def _program(self, arrays, key, limit, batch: int, full_batches: bool):
+    def _program(self, arrays: Any, key: Any, limit: Any, batch: int, full_batches: bool) -> Any:
         """The compiled training loop for these array shapes: compiled (or read from the compile cache) once."""
         import jax
 
@@ -230,7 +230,7 @@ class Program:
             log.info("fused engine: compiled a program for %d models (layout %s) in %.2f s", models, self.layout, seconds)
         return self._compiled[signature]
 
-    def _loop(self, arrays, key, limit, *, batch: int, every_batch_has_rows: bool):
+    def _loop(self, arrays: Any, key: Any, limit: Any, *, batch: int, every_batch_has_rows: bool) -> Any:
         """While any model runs (and has run fewer than ``limit`` epochs): an epoch (a scan over its shuffled
         batches), then early stopping per model. Returns the models and the state to go on from."""
         import jax
@@ -248,9 +248,12 @@ class Program:
         val_mask = (jnp.arange(arrays["x_val"].shape[1])[None, :] < arrays["n_val"][:, None]).astype("float32")
         steps = jax.vmap(self._step, in_axes=(0, 0, 0, 0, 0, 0, None))
         val_losses = jax.vmap(self._loss)
-        rows_of = jax.vmap(lambda a, rows: a[rows])  # each model's rows of its own fold
+        def own_rows(a: Any, rows: Any) -> Any:
+            return a[rows]
 
-        def step(carry, batch_rows):
+        rows_of = jax.vmap(own_rows)  # each model's rows of its own fold
+
+        def step(carry: Any, batch_rows: Any) -> Any:
             trainable, states, total, key = carry
             rows, slot = batch_rows
             key, noise_key = jax.random.split(key)
@@ -262,7 +265,7 @@ class Program:
                 new_trainable, new_states = where(live, (new_trainable, new_states), (trainable, states))
             return (new_trainable, new_states, total + loss * jnp.sum(mask, 1), key), None
 
-        def epoch(state):
+        def epoch(state: Any) -> Any:
             trainable, states, best, best_loss, wait, running, finite, ran, key = state
             going = running & (ran < limit)  # a model paused at the rung waits, with its state, for the next call
             key, shuffle_key, dropout_key = jax.random.split(key, 3)

@@ -5,6 +5,9 @@ on bad data never waits for scikit-learn's model selection.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
@@ -13,7 +16,7 @@ from sklearn.model_selection._search import BaseSearchCV
 NET = "net"  # the Keras step of the estimator Pipeline (see pipeline.engines.estimators)
 
 
-def folds(task: str, cv: int, seed: int, repeats: int = 1):
+def folds(task: str, cv: int, seed: int, repeats: int = 1) -> Any:
     """Shuffled, seeded folds; stratified for classification (both engines use these); with ``repeats``,
     scikit-learn's repeated splitter: the cv folds again with fresh shuffles, split by split."""
     if repeats > 1:
@@ -28,12 +31,13 @@ class CandidateSearchCV(BaseSearchCV):
 
     _parameter_constraints = {**BaseSearchCV._parameter_constraints, "candidates": [list]}
 
-    def __init__(self, estimator, candidates, *, scoring=None, n_jobs=None, refit=False, cv=None, error_score=np.nan):
+    def __init__(self, estimator: Any, candidates: list[dict[str, Any]], *, scoring: Any = None, n_jobs: int | None = None,
+                 refit: bool = False, cv: Any = None, error_score: float = np.nan) -> None:  # fmt: skip
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv, error_score=error_score,
                          return_train_score=False)
         self.candidates = candidates
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates: Callable[[list[dict[str, Any]]], Any]) -> None:
         evaluate_candidates(self.candidates)
 
 
@@ -44,13 +48,13 @@ class FitScore:
     drops ``progress``, and the worker pool's backend reports instead.
     """
 
-    def __init__(self, metric: str, progress=None):
+    def __init__(self, metric: str, progress: Callable[[int], None] | None = None) -> None:
         self.metric, self.progress = metric, progress
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {"metric": self.metric, "progress": None}
 
-    def __call__(self, estimator, X, y) -> float:
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
         if self.progress is not None:
             self.progress(1)
         if not trained(estimator[-1]):
@@ -58,7 +62,7 @@ class FitScore:
         return float(get_scorer(self.metric)(estimator, X, y))
 
 
-def trained(net) -> bool:
+def trained(net: Any) -> bool:
     """False when the fit diverged: a non-finite loss (TerminateOnNaN stopped it) or weights."""
     loss = np.asarray(net.history_.get("loss", []), dtype=float)
     if loss.size == 0 or not np.all(np.isfinite(loss)):
@@ -69,5 +73,5 @@ def trained(net) -> bool:
 class EpochsRun:
     """Epochs the fit actually ran: the evidence that early stopping works."""
 
-    def __call__(self, estimator, X, y) -> float:
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
         return float(len(estimator[-1].history_.get("loss", [])))

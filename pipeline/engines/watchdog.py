@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 RUN = "STAGED_KERAS_SEARCH_RUN"  # environment: the main process a local cluster's processes end with
 _watching: set[int] = set()
@@ -46,7 +47,7 @@ def alive(pid: int) -> bool:
         return True
 
 
-def dask_setup(server) -> None:
+def dask_setup(server: Any) -> None:
     """Dask preload hook, in a local cluster's worker processes."""
     if os.environ.get(RUN):
         end_with(int(os.environ[RUN]))

@@ -27,7 +27,7 @@ SUMMARY_COLUMNS = (
 class RunFolder(Observer):
     """Writes each stage's table as soon as it ends (a stopped run keeps what it learned), the rest at the end."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.notes: list[str] = []  # notes can come before the run starts (an engine's fallback, say)
 
     def run_started(self, spec: RunSpec, run_dir: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 
 from rich import box
 from rich.console import Console
@@ -55,8 +56,8 @@ class Terminal(Observer):
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        self.progress.__exit__(kind, value, traceback)
 
     def stage_started(self, index: int, total: int, name: str, fits: int) -> None:
         self.task = self.progress.add_task(f"stage {index}/{total} {name}", total=max(fits, 1))

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import UserError
 from pipeline.space import label
 from pipeline.store import MARKER, Store, is_store
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def _list(store: Store, console) -> None:
+
+def _list(store: Store, console: Console) -> None:
     from rich.table import Table
 
     table = Table(title=f"stage store {store.root}", title_justify="left")
@@ -39,7 +43,7 @@ def _list(store: Store, console) -> None:
                       f"`python -m pipeline.store prune --damaged` removes {them}")  # fmt: skip
 
 
-def _show(store: Store, prefix: str, console) -> None:
+def _show(store: Store, prefix: str, console: Console) -> None:
     import pandas as pd
 
     entry = store.stages.inspect(store.stages.resolve(prefix))
@@ -64,7 +68,7 @@ def _show(store: Store, prefix: str, console) -> None:
 
 
 def _prune(store: Store, older_than: float | None, keep_last: int | None, damaged: bool, dry_run: bool,
-           console) -> None:  # fmt: skip
+           console: Console) -> None:  # fmt: skip
     pruned = store.prune(older_than, keep_last, damaged, dry_run)
     would = "would be " if dry_run else ""
     for key, what in pruned.entries:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.errors import PipelineError, UserError
 from pipeline.records import FinalModel, StageResult
@@ -25,6 +25,8 @@ from pipeline.store.entries import (
     write_stage,
 )
 from pipeline.store.keys import is_key, stage_key
+
+T = TypeVar("T", StageResult, FinalModel)  # what an entry holds
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class Stages:
     def put(self, key: str, description: dict[str, Any], result: StageResult) -> None:
         self._write(key, description, result, write_stage)
 
-    def _cached(self, key, description, compute, read, write):
+    def _cached(self, key: str, description: dict[str, Any], compute: Callable[[], T], read: Callable[[Path], T],
+                write: Callable[[Path, T], dict[str, Any]]) -> T:  # fmt: skip
         if self.mode == "off":
             return compute()
         stored = self._read(key, read)
@@ -74,7 +77,7 @@ class Stages:
             self._write(key, description, value, write)
             return value
 
-    def _read(self, key: str, read):
+    def _read(self, key: str, read: Callable[[Path], T]) -> T | None:
         folder = self.root / key
         if not folder.is_dir():
             return None
@@ -89,7 +92,7 @@ class Stages:
             self._discard(folder)
             return None
 
-    def _write(self, key: str, description: dict[str, Any], value, write) -> None:
+    def _write(self, key: str, description: dict[str, Any], value: T, write: Callable[[Path, T], dict[str, Any]]) -> None:
         """Write into a temporary folder, then publish it: an entry is complete or absent."""
         tmp = disk.temporary(self.root / key)
         stage = description.get("stage", {}).get("name", "?")

@@ -20,7 +20,7 @@ class FullGrid:
     def planned(self, total: int, base: dict[str, Any]) -> int:
         return total
 
-    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
+    def run_search(self, grids: list[dict[str, list[Any]]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         return evaluate(list(ParameterGrid(grids)))
 
 
@@ -37,6 +37,6 @@ class RandomBudget:
     def planned(self, total: int, base: dict[str, Any]) -> int:
         return min(self.budget, total)
 
-    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
+    def run_search(self, grids: list[dict[str, list[Any]]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         total = len(ParameterGrid(grids))
         return evaluate(list(ParameterSampler(grids, self.planned(total, base), random_state=self.seed)))

@@ -23,7 +23,7 @@ from pipeline.strategies.base import Evaluate, StageStrategy
 from pipeline.strategies.racing import RUNG_COLUMNS, last_rung
 
 
-def nuisance_grid(nuisance: Mapping[str, Mapping[str, list]], base: Mapping[str, Any]) -> dict[str, list]:
+def nuisance_grid(nuisance: Mapping[str, Mapping[str, list[Any]]], base: Mapping[str, Any]) -> dict[str, list[Any]]:
     """The distinct values each nuisance parameter takes in a stage: its ``values``, or its ``factors`` times the
     frozen value (factor 1 is the frozen value itself, to the last digit: the candidate "at the frozen value")."""
     grid = {}
@@ -36,7 +36,7 @@ def nuisance_grid(nuisance: Mapping[str, Mapping[str, list]], base: Mapping[str,
     return grid
 
 
-def crossing(grid: Mapping[str, list]) -> list[dict[str, Any]]:
+def crossing(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the nuisance values (what crosses each candidate)."""
     combos: list[dict[str, Any]] = [{}]
     for param, values in grid.items():
@@ -89,7 +89,7 @@ def decision(table: pd.DataFrame, best: int) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Retuned:
     inner: StageStrategy
-    nuisance: dict[str, dict[str, list]]  # param -> {"values": [...]} or {"factors": [...]}; the stage's own left out
+    nuisance: dict[str, dict[str, list[Any]]]  # param -> {"values": [...]} or {"factors": [...]}; the stage's own left out
 
     def identity(self) -> dict[str, Any]:
         return {**self.inner.identity(), "nuisance": self.nuisance}
@@ -97,7 +97,7 @@ class Retuned:
     def planned(self, total: int, base: dict[str, Any]) -> int:
         return self.inner.planned(total * len(crossing(nuisance_grid(self.nuisance, base))), base)
 
-    def run_search(self, grids: list[dict[str, list]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
+    def run_search(self, grids: list[dict[str, list[Any]]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         extra = nuisance_grid(self.nuisance, base)
         crossed = [{**g, **extra} for g in grids]
         evaluation = self.inner.run_search(crossed, evaluate, base)

@@ -42,7 +42,7 @@ def staged_strategy(spec: RunSpec, stage: str) -> StageStrategy:
     return retuned(spec, raced(spec, FullGrid(), stage), spec.stages[stage])
 
 
-def retuned(spec: RunSpec, strategy: StageStrategy, stage) -> StageStrategy:
+def retuned(spec: RunSpec, strategy: StageStrategy, stage: Stage) -> StageStrategy:
     """``strategy`` itself, or with search.nuisance re-tuned inside it: every nuisance parameter the stage does
     not tune itself (its owner stage tunes it as any parameter)."""
     nuisance = {k: dict(v) for k, v in spec.search.nuisance.items() if k not in stage.grid}
