@@ -14,7 +14,7 @@ import hydra
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline import errors
+from pipeline import errors, exits
 from pipeline.config import compose
 from pipeline.errors import UserError
 
@@ -42,26 +42,26 @@ def options_after_overrides(args: list[str]) -> str | None:
 
 def cli() -> None:
     """Hydra's own errors (override syntax, unknown options) become one line too."""
-    errors.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    errors.never_swallow_ctrl_c()
-    errors.sigterm_as_interrupt()
+    exits.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    exits.never_swallow_ctrl_c()
+    exits.sigterm_as_interrupt()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     compose.register()
     misplaced = options_after_overrides(sys.argv[1:])
     if misplaced:
-        errors.exit_with(UserError(misplaced))
+        exits.exit_with(UserError(misplaced))
     try:
         main()
     except (HydraException, OmegaConfBaseException) as exc:
-        if errors.show_traceback:
+        if exits.show_traceback:
             raise
-        errors.exit_with(UserError(compose.describe_hydra_error(exc)))
+        exits.exit_with(UserError(compose.describe_hydra_error(exc)))
     except OSError as exc:  # Hydra creates the run folder (and writes .hydra/) before the run starts
-        if errors.show_traceback:
+        if exits.show_traceback:
             raise
-        errors.exit_with(errors.cannot_write("hydra.run.dir", exc.filename or "?", "the run folder", exc))
+        exits.exit_with(errors.cannot_write("hydra.run.dir", exc.filename or "?", "the run folder", exc))
     except KeyboardInterrupt as signal:
-        errors.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
+        exits.exit_with(errors.interruption(signal, "before the first stage started; nothing was lost"))
     finally:
         # Everything is written and closed by now. Spare the interpreter's final garbage collections a walk
         # over the ML libraries' millions of objects (about 1 s of every command); the memory goes back anyway.

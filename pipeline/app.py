@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.console import Console
 
-from pipeline import errors
+from pipeline import errors, exits
 from pipeline.config import compose
 from pipeline.config.schema import RunSpec
 from pipeline.errors import Interrupted, PipelineError
@@ -44,18 +44,18 @@ def main(cfg: DictConfig) -> None:
             with engines.create(spec, observers.note) as engine:
                 runner.run(spec, engine, observers, run_dir, progress)
     except KeyboardInterrupt as signal:
-        errors.exit_with(errors.interruption(signal, progress.where))
+        exits.exit_with(errors.interruption(signal, progress.where))
     except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own
         failure = error.logged_in(run_dir / "pipeline.log") if isinstance(error, errors.InternalError) else error
         if hydra.mode != RunMode.MULTIRUN or isinstance(failure, Interrupted):
             _remove_if_empty(run_dir)
-            errors.exit_with(failure)
+            exits.exit_with(failure)
         _job_failed(run_dir, _sweep_overrides(hydra.overrides.task), failure)
     except Exception as exc:  # a bug: one line and exit 3, its traceback in the run log (HYDRA_FULL_ERROR=1 shows it)
-        if errors.show_traceback:
+        if exits.show_traceback:
             raise
         _log_traceback(run_dir / "pipeline.log", exc)
-        errors.exit_with(errors.InternalError("", exc, run_dir / "pipeline.log"))
+        exits.exit_with(errors.InternalError("", exc, run_dir / "pipeline.log"))
 
 
 def _log_traceback(path: Path, exc: BaseException) -> None:
@@ -131,9 +131,9 @@ class CompareOnMultirunEnd(Callback):
             import importlib.util
 
             if importlib.util.find_spec("mlflow") is None:  # every job would fail on it: say so once, launch none
-                from pipeline.config.schema import MLFLOW_MISSING
+                from pipeline.config.validation import MLFLOW_MISSING
 
-                errors.exit_with(errors.UserError(f"{MLFLOW_MISSING}; no job was launched"))
+                exits.exit_with(errors.UserError(f"{MLFLOW_MISSING}; no job was launched"))
             from pipeline.tracking import experiment_name, sweep_started
 
             self.sweep_run = sweep_started(_tracking(config), experiment_name(config), Path(config.hydra.sweep.dir))
@@ -143,7 +143,7 @@ class CompareOnMultirunEnd(Callback):
         try:
             self._compare(sweep)
         except KeyboardInterrupt as signal:
-            errors.exit_with(errors.interruption(signal, f"while writing the multirun's comparison; every finished job's "
+            exits.exit_with(errors.interruption(signal, f"while writing the multirun's comparison; every finished job's "
                                                  f"run folder is complete; python -m pipeline.compare {sweep} writes it "
                                                  "again"))  # fmt: skip
         finally:

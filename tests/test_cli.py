@@ -4,7 +4,7 @@ import json
 import pytest
 from joblib import Parallel, delayed, parallel_config
 
-from pipeline.engines.execution import TrackedLokyBackend
+from pipeline.engines.workers import TrackedLokyBackend
 from tests.conftest import ROOT, TINY, run_cli
 
 NOISE = ("I0000", "W0000", "absl::", "oneDNN", "cudart", "DeprecationWarning", "Traceback")

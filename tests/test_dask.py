@@ -149,7 +149,7 @@ def _serve(reply: bytes | None):
     (b"", "its first bytes are not Dask's protocol"),
 ])  # fmt: skip
 def test_an_address_that_is_not_a_scheduler_is_one_line_within_the_timeout(reply, reason):
-    from pipeline.engines.execution import answers_as_dask
+    from pipeline.engines.cluster import answers_as_dask
     from pipeline.errors import UserError
 
     address = _serve(reply)

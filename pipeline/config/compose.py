@@ -15,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, ValidationError
 
 from pipeline.config import scoring
-from pipeline.config.schema import RunSpec, validate
+from pipeline.config.schema import RunSpec
+from pipeline.config.validation import validate
 from pipeline.errors import UserError
 
 

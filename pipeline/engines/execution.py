@@ -1,22 +1,17 @@
-"""Where fits run: Keras backend, per-worker thread caps, joblib backends that report finished fits.
+"""Where fits run: the Keras backend, the compile cache, per-worker thread caps and the library versions.
 
 Everything here must happen before Keras is imported, in the main process and in
-every worker: loky workers receive the environment built by ``worker_env``.
+every worker: loky workers (``workers``) and Dask workers (``cluster``) receive the environment built by
+``worker_env``.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import metadata
-from typing import Any
 
-from joblib import parallel_config
-from joblib._parallel_backends import LokyBackend
-
-from pipeline.engines import watchdog
 from pipeline.errors import UserError
 
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
@@ -92,136 +87,3 @@ def worker_env(n_workers: int | None) -> dict[str, str]:
     """
     threads = 1 if n_workers is None else max(1, cores() // max(1, n_workers))
     return {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **QUIET_ENV, **thread_cap_env(threads)}
-
-
-class _Tracked:
-    """Mixin for a joblib backend: report each finished batch of fits to ``progress``."""
-
-    def __init__(self, *args: Any, progress: Progress = lambda n: None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.progress = progress
-
-    def submit(self, func: Any, callback: Callable[[Any], None] | None = None) -> Any:
-        size = len(func) if hasattr(func, "__len__") else 1
-
-        def done(result: Any) -> None:
-            self.progress(size)
-            if callback is not None:
-                callback(result)
-
-        return super().submit(func, callback=done)  # type: ignore[misc]  # a mixin: the joblib backend's method
-
-
-class TrackedLokyBackend(_Tracked, LokyBackend):
-    """joblib's loky backend with capped worker threads, a callback per finished fit, and workers
-    that end within a second of this process ending, however it ended (``watchdog``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, initializer=watchdog.end_with, initargs=(os.getpid(),), **kwargs)
-
-    def _prepare_worker_env(self, n_jobs: int) -> dict[str, str]:
-        env: dict[str, str] = super()._prepare_worker_env(n_jobs)
-        return env | worker_env(n_jobs)
-
-
-@contextlib.contextmanager
-def fits_running(n_jobs: int, progress: Progress, dask_client: Any = None) -> Iterator[None]:
-    """Run the joblib calls inside on ``n_jobs`` workers (or the Dask cluster), reporting each fit.
-
-    Workers report through the backend's completion callback. With ``n_jobs == 1`` joblib
-    runs the fits here and bypasses backends; the scorer then reports (see ``FitScore``).
-    """
-    if dask_client is not None:
-        from joblib._dask import DaskDistributedBackend
-
-        tracked = type("TrackedDaskBackend", (_Tracked, DaskDistributedBackend), {})
-        backend, jobs = tracked(client=dask_client, progress=progress), -1
-    else:
-        backend, jobs = TrackedLokyBackend(progress=progress), n_jobs
-    with parallel_config(backend=backend, n_jobs=jobs):
-        yield
-
-
-class _PrepareWorker:
-    """Dask worker plugin: backend, quiet logs and thread caps before the worker imports Keras.
-
-    A plugin (not a one-off call) so that workers that join or restart later get it too.
-    """
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-
-    def setup(self, worker: Any = None) -> None:
-        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != self.env["KERAS_BACKEND"]:
-            raise RuntimeError(f"this worker already imported Keras with backend {os.environ.get('KERAS_BACKEND')}")
-        os.environ.update(self.env)
-
-
-def answers_as_dask(address: str, timeout: float) -> None:
-    """``UserError`` within ``timeout`` unless a Dask scheduler answers at a ``tcp://`` address.
-
-    A scheduler sends its handshake as soon as a connection opens: 8 bytes of message length, then the message.
-    Dask's own client would wait on a server that says nothing (an HTTP server) or read any 8 bytes as a length
-    (and try to allocate exabytes); a look at the first bytes tells either apart from a scheduler at once.
-    """
-    import socket
-    import struct
-    from urllib.parse import urlsplit
-
-    if "://" in address and not address.startswith("tcp://"):
-        return  # tls, ws, ucx: their own handshakes come first; Dask's client checks those
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    where = f"execution.address={address}"
-    not_dask = (f"{where}: something answers there, but not a Dask scheduler ({{}}); check the host and port (a "
-                "scheduler listens on 8786 by default)")  # fmt: skip
-    try:
-        sock = socket.create_connection((parts.hostname, parts.port or 8786), timeout=timeout)
-    except OSError as exc:
-        reason = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
-        raise UserError(f"{where}: cannot reach a Dask scheduler there ({reason})") from None
-    first = b""
-    with sock:
-        sock.settimeout(timeout)
-        try:
-            while len(first) < 8 and (chunk := sock.recv(8 - len(first))):
-                first += chunk
-        except TimeoutError:
-            raise UserError(not_dask.format(f"no Dask handshake within {timeout:g} s")) from None
-        except OSError as exc:
-            raise UserError(not_dask.format(exc.strerror or exc)) from None
-    if len(first) < 8 or not 0 < struct.unpack("<Q", first)[0] < 2**20:
-        raise UserError(not_dask.format("its first bytes are not Dask's protocol"))
-
-
-@contextlib.contextmanager
-def dask_cluster(address: str | None, workers: int) -> Iterator[object]:
-    """A Dask client: of the scheduler at ``address``, or of a local cluster started (and ended) here."""
-    try:
-        from distributed import Client, LocalCluster
-        from distributed.diagnostics.plugin import WorkerPlugin
-    except ImportError:
-        raise UserError(
-            "execution=dask needs Dask: pip install 'staged-keras-search[dask]' (or pip install 'dask[distributed]')"
-        ) from None
-
-    env = worker_env(None)
-    cluster = None
-    try:
-        if address:
-            answers_as_dask(address, timeout=10)
-            client = Client(address, timeout=10)
-        else:  # the cluster's worker processes end with this process, however it ends (its nannies live here)
-            os.environ[watchdog.RUN] = str(os.getpid())
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=40, env=env, preload=[watchdog.__name__])  # fmt: skip
-            client = Client(cluster)
-    except (OSError, ValueError, TypeError) as exc:  # unreachable, or an address Dask cannot parse
-        raise UserError(f"execution.address={address}: cannot reach a Dask scheduler there ({exc})") from None
-    plugin = type("PrepareWorker", (_PrepareWorker, WorkerPlugin), {})(env)
-    client.register_plugin(plugin, name="staged-keras-search")
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

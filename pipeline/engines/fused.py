@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.engines.base import Progress
-from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line
+from pipeline.errors import InternalError, StageFailed, exception_line, out_of_memory
 from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 if TYPE_CHECKING:
@@ -98,10 +98,8 @@ class FusedEngine:
                              resume=budget.resume if budget else None)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
             if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
-                raise ResourceExhausted(
-                    f"stage {stage}: the fused program ran out of memory ({exception_line(str(exc))[:200]}); "
-                    "try fewer candidates per stage or search.engine=gridsearchcv"
-                ) from None
+                raise out_of_memory(stage, "the fused program ran out of memory", exc,
+                                    "try fewer candidates per stage or search.engine=gridsearchcv") from None
             log.error("stage %s: the fused program raised", stage, exc_info=exc)
             if _refused_value(exc):  # Keras refused a configured value: as GridSearchCV's fits fail on it
                 raise StageFailed(stage, problem.fits(len(candidates)),

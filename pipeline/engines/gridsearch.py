@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config.schema import RunSpec
-from pipeline.engines import execution
+from pipeline.engines import cluster, execution, workers
 from pipeline.engines.base import Progress
-from pipeline.errors import ResourceExhausted, StageFailed, exception_line
+from pipeline.errors import StageFailed, exception_line, out_of_memory
 from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class GridSearchEngine:
         if warning:
             self.note(warning)
         if self.execution.kind == "dask":
-            self._dask = self._exit.enter_context(execution.dask_cluster(self.execution.address, self.execution.workers))
+            self._dask = self._exit.enter_context(cluster.dask_cluster(self.execution.address, self.execution.workers))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,7 +71,7 @@ class GridSearchEngine:
         cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
         search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
                                    "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
-        with warnings.catch_warnings(record=True) as caught, execution.fits_running(self.n_jobs, progress, self._dask):
+        with warnings.catch_warnings(record=True) as caught, workers.fits_running(self.n_jobs, progress, self._dask):
             warnings.simplefilter("always")
             try:
                 search.fit(train.X, train.y)
@@ -83,10 +83,8 @@ class GridSearchEngine:
             except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
                 if type(exc).__name__ not in ("TerminatedWorkerError", "KilledWorker", "MemoryError"):
                     raise
-                raise ResourceExhausted(
-                    f"stage {stage}: a worker ran out of memory or was killed ({exception_line(str(exc)) or type(exc).__name__}); "
-                    "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons"
-                ) from None
+                raise out_of_memory(stage, "a worker ran out of memory or was killed", exc,
+                                    "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons") from None
         return Evaluation(_unrouted(search.cv_results_), _first_fit_error(caught))
 
     def refit(self, problem: Problem, params: dict[str, Any], test: Dataset, path: Path) -> float:
