@@ -167,12 +167,12 @@ def test_the_tests_compile_into_a_temporary_cache_never_the_users():
 
 
 def test_a_failed_job_is_named_by_what_sets_it_apart_read_by_hydras_parser():
-    from pipeline.app import _sweep_overrides
+    from pipeline.multirun import sweep_overrides
 
     command = ["-m", "search.seed=0,1", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=range(1,3)",
                "search.cv=choice(2,3)", "hydra.sweep.dir=/tmp/sweep"]  # fmt: skip
     job = ["search.seed=1", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=2", "search.cv=3"]
-    assert _sweep_overrides(job, command) == "search.seed=1 model.epochs=2 search.cv=3"  # a list value is no sweep
+    assert sweep_overrides(job, command) == "search.seed=1 model.epochs=2 search.cv=3"  # a list value is no sweep
 
 
 def test_the_built_in_datasets_are_the_dataset_configs():
