@@ -27,6 +27,7 @@ from benchmarks import (
     n_jobs,
     nuisance,
     per_fit,
+    quality,
     racing,
     reuse,
     selection,  # fmt: skip
@@ -42,7 +43,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "n_jobs": n_jobs.n_jobs, "warm_rerun": warm_rerun.warm_rerun, "column_grid": column.column_grid,
     "default_command": default_command.default_command, "reuse": reuse.reuse, "selection": selection.selection,
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
-    "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
+    "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu, "quality": quality.quality,
 }  # fmt: skip
 
 

@@ -19,10 +19,8 @@ import pandas as pd
 import yaml
 
 from pipeline.reports.files import cv_results_path, markdown_table
-from pipeline.significance import corrected_ttest
+from pipeline.significance import ALPHA, corrected_ttest
 from pipeline.strategies.racing import last_rung
-
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config.schema import RunSpec
-from pipeline.records import RunResult, StageResult
+from pipeline.records import Duel, RunResult, StageResult
 
 
 class Observer:
@@ -21,6 +21,11 @@ class Observer:
     def fits_done(self, count: int) -> None: ...
 
     def stage_finished(self, index: int, result: StageResult) -> None: ...
+
+    def duel_started(self, fits: int) -> None:
+        """The final duel (tuned vs starting configuration) begins: ``fits`` to train (0: nothing to compare)."""
+
+    def duel_finished(self, duel: Duel) -> None: ...
 
     def run_finished(self, result: RunResult) -> None: ...
 
@@ -49,6 +54,14 @@ class Observers(Observer):
     def stage_finished(self, index: int, result: StageResult) -> None:
         for o in self.observers:
             o.stage_finished(index, result)
+
+    def duel_started(self, fits: int) -> None:
+        for o in self.observers:
+            o.duel_started(fits)
+
+    def duel_finished(self, duel: Duel) -> None:
+        for o in self.observers:
+            o.duel_finished(duel)
 
     def run_finished(self, result: RunResult) -> None:
         for o in self.observers:

@@ -146,9 +146,28 @@ class FinalModel:
 
 
 @dataclass(frozen=True)
+class Duel:
+    """Did tuning pay? The tuned configuration against the starting one (``model.params``) on the same repeated
+    folds: the paired per-split gain, its 95 % interval and the one-sided p-value of the corrected t-test."""
+
+    start: dict[str, Any]
+    tuned: dict[str, Any]
+    splits: int = 0  # paired scores (cv x final_repeats); 0: the tuned configuration is the starting one
+    gain: float = 0.0  # mean of tuned minus start over the splits
+    half_width: float = 0.0  # of the 95 % interval of the gain
+    p_value: float = 1.0  # that tuned beats start
+    beyond_noise: bool = False  # gain > 0 with p below significance.ALPHA
+    kept_start: bool = False  # search.guard kept the starting configuration
+    fits: int = 0
+    fits_reused: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunResult:
     stages: tuple[StageResult, ...]
     best_params: dict[str, Any]
     metric: str
     test_score: float
     run_dir: Path
+    duel: Duel | None = None  # None: search.final_repeats=0

@@ -19,10 +19,11 @@ from typing import Any
 from pipeline import data, space
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
+from pipeline.duel import duel
 from pipeline.engines.base import Engine
 from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
 from pipeline.observers import Observer
-from pipeline.records import Budget, Evaluation, FinalModel, Problem, RunResult, StageResult
+from pipeline.records import Budget, Duel, Evaluation, FinalModel, Problem, RunResult, StageResult
 from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
 from pipeline.store import Store, describe_final, describe_run, describe_stage, stage_key
@@ -55,6 +56,11 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     results, current = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
     best_params = space.effective_params(current, spec.conditions())
+    paid = None
+    if spec.search.final_repeats:
+        with _interrupted_as(f"during the final duel; {stored}; run the same command to finish"):
+            paid = _final_duel(spec, engine, problem, store, observers, best_params)
+        best_params = paid.start if paid.kept_start else best_params
 
     def refit() -> FinalModel:
         path = run_dir / "model.keras"
@@ -66,7 +72,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
         if final.reused:
             with writing("hydra.run.dir", run_dir, "the final model"):
                 shutil.copyfile(final.model_path, run_dir / "model.keras")
-    result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir)
+    result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir, paid)
     kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
     with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
         observers.run_finished(result)
@@ -118,6 +124,27 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
         if current == before:  # a whole pass changed no winner: converged
             break
     return results, current
+
+
+def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, observers: Observer,
+                tuned: dict[str, Any]) -> Duel:  # fmt: skip
+    """The tuned configuration against the starting one on cv folds reshuffled ``search.final_repeats`` times, its
+    fits through the candidate store like any stage's (a rerun reads them back)."""
+    start = space.effective_params(spec.model.params, spec.conditions())
+    repeated = dataclasses.replace(problem, repeats=spec.search.final_repeats)
+    search = dataclasses.replace(spec.search, repeats=repeated.repeats)
+    shared = describe_run(dataclasses.replace(spec, search=search), problem.train, data.PREPROCESSING_VERSION,
+                          problem.metric, engine.identity())  # fmt: skip
+
+    def train(stage: str, candidates: list[dict[str, Any]], base: dict[str, Any], budget: Budget | None = None) -> Evaluation:
+        return engine.evaluate(repeated, stage, candidates, base, observers.fits_done, budget)
+
+    observers.duel_started(0 if tuned == start else repeated.fits(2))
+    engine.load()
+    paid = duel(reusing(train, store.candidates, shared, repeated.cv * repeated.repeats, observers.fits_done),
+                start, tuned, problem.cv, spec.search.guard)  # fmt: skip
+    observers.duel_finished(paid)
+    return paid
 
 
 def _staged_candidates(spec: RunSpec, store: Store, shared: dict[str, Any], observers: Observer) -> int | None:

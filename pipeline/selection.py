@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.significance import corrected_ttest
+from pipeline.significance import ALPHA, corrected_ttest
 from pipeline.space import Simpler
 
 
@@ -53,7 +53,6 @@ def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple[float, ...]
     return tuple(key)
 
 
-NOISE_ALPHA = 0.05  # a challenger must beat the incumbent with a one-sided p below this
 
 
 def incumbent_row(table: pd.DataFrame, current: Mapping[str, Any]) -> int | None:
@@ -83,6 +82,6 @@ def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: in
     d = d[np.isfinite(d)]
     p = corrected_ttest(d, cv, alternative="greater")
     verdict = {"challenger": json.loads(table.loc[best, "params"]), "gain": float(d.mean()), "p_value": p}
-    if p < NOISE_ALPHA:
+    if p < ALPHA:  # a challenger must beat the incumbent with a one-sided p below it
         return best, {"incumbent": "switched", **verdict}
     return incumbent, {"incumbent": "kept", **verdict}

@@ -23,7 +23,7 @@ from typing import Any
 from pipeline.config.schema import RunSpec, TrackingSpec
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
-from pipeline.reports.words import describe
+from pipeline.reports.words import describe, duel_sentence
 
 log = logging.getLogger(__name__)
 SWEEP_RUN = "STAGED_SEARCH_MLFLOW_SWEEP_RUN"  # set by the multirun callback: the sweep run the jobs nest under
@@ -140,7 +140,12 @@ class Tracker(Observer):
         self._params(self.run_id, {f"best.{k}": v for k, v in result.best_params.items()})
         self._metrics(self.run_id, {f"test_{result.metric}": result.test_score,
                                     "fits": sum(r.fits for r in result.stages if not r.reused)})  # fmt: skip
-        for name in ("report.md", "summary.csv", "best_params.json", "test_score.json"):
+        if result.duel is not None and result.duel.splits:  # did tuning pay (the final duel)
+            duel = result.duel
+            self._metrics(self.run_id, {"duel_gain": duel.gain, "duel_half_width": duel.half_width,
+                                        "duel_p_value": duel.p_value})  # fmt: skip
+            self.client.set_tag(self.run_id, "duel", duel_sentence(duel, result.metric)[:5000])
+        for name in ("report.md", "summary.csv", "best_params.json", "test_score.json", "duel.json"):
             if (result.run_dir / name).is_file():
                 self.client.log_artifact(self.run_id, str(result.run_dir / name))
         if (result.run_dir / "charts").is_dir():

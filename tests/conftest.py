@@ -57,6 +57,8 @@ TINY = [
     "stages.dropout.grid.model__dropout=[0.0]",
     "stages.neurons.grid.model__neurons=[4,8]",
     "stages.depth.grid.model__depth=[1,2]",
+    "search.final_repeats=0",  # no final duel unless a test is about it (tests/test_duel.py)
+    "search.guard=false",
 ]
 
 
@@ -116,7 +118,7 @@ class TablesOnly(RunFolder):
     and test_reports get the whole folder."""
 
     def run_finished(self, result) -> None:
-        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
+        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel)
 
 
 class Outcome:

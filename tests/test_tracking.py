@@ -24,7 +24,8 @@ def runs_of(client, experiment):
 
 
 def test_a_run_its_stages_and_its_model_are_in_mlflow_and_reused_stages_say_so(tmp_path):
-    proc = run_cli(*STAGES, "tracking=mlflow", "hydra.run.dir=run", cwd=tmp_path)
+    duel = ("search.final_repeats=1", "model.params.model__depth=3")  # depth 3 is not in the grid: the tuned one differs
+    proc = run_cli(*STAGES, *duel, "tracking=mlflow", "hydra.run.dir=run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     client = client_in(tmp_path)
     runs = runs_of(client, "iris")
@@ -44,7 +45,9 @@ def test_a_run_its_stages_and_its_model_are_in_mlflow_and_reused_stages_say_so(t
     assert optimizer.data.params["winner.optimizer"] == best["optimizer"] and optimizer.data.tags["reused"] == "false"
     assert optimizer.data.metrics["fits"] == 4 and len(optimizer.data.tags["store_key"]) == 64
     assert {a.path for a in client.list_artifacts(optimizer.info.run_id)} == {"chart.png", "cv_results.csv"}
-    assert {"report.md", "summary.csv", "charts"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"report.md", "summary.csv", "charts", "duel.json"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    dueled = json.loads((tmp_path / "run" / "duel.json").read_text())
+    assert parent.data.metrics["duel_gain"] == pytest.approx(dueled["gain"]) and parent.data.tags["duel"] == dueled["says"]
     assert all(r.info.status == "FINISHED" for r in runs)
     mlflow.set_tracking_uri(client.tracking_uri)
     model = mlflow.pyfunc.load_model(f"runs:/{parent.info.run_id}/model")
@@ -52,7 +55,7 @@ def test_a_run_its_stages_and_its_model_are_in_mlflow_and_reused_stages_say_so(t
     assert predictions.shape == (3, 3)  # iris: three class probabilities per row
 
     # The same command again: its stages come from the stage store, and are logged as such.
-    assert run_cli(*STAGES, "tracking=mlflow", "hydra.run.dir=again", cwd=tmp_path).returncode == 0
+    assert run_cli(*STAGES, *duel, "tracking=mlflow", "hydra.run.dir=again", cwd=tmp_path).returncode == 0
     second = [r for r in runs_of(client, "iris") if "mlflow.parentRunId" not in r.data.tags and r.info.run_name == "again"][0]
     again = [r for r in runs_of(client, "iris") if r.data.tags.get("mlflow.parentRunId") == second.info.run_id]
     assert len(again) == 2 and {r.data.tags["reused"] for r in again} == {"true"}

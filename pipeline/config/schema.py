@@ -61,6 +61,8 @@ class SearchSpec:
     # param -> {values: [...]} or {factors: [...]} (times the value frozen then): re-tuned inside every stage that
     # does not tune it, each candidate scored at its best (preset: nuisance=learning_rate)
     nuisance: dict[str, Any] = field(default_factory=dict)
+    final_repeats: int = 2  # the final duel (tuned vs starting configuration) on cv folds reshuffled this often; 0: none
+    guard: bool = True  # keep the starting configuration unless the tuned one beats it beyond the noise in the duel
 
 
 @dataclass

@@ -33,6 +33,10 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")
     _check(search.cv >= 2, "search.cv", search.cv, "must be at least 2 folds")
     _check(0 <= search.seed < 2**32, "search.seed", search.seed, "must be a seed from 0 to 2**32 - 1")
+    _check(search.final_repeats >= 0, "search.final_repeats", search.final_repeats,
+           "must be 0 (no final duel) or more, e.g. 3")
+    _check(search.final_repeats > 0 or not search.guard, "search.guard", search.guard,
+           "needs the final duel: set search.final_repeats to 1 or more, or search.guard=false")
     _check(search.repeats >= 1, "search.repeats", search.repeats, "must be at least 1 (1 = plain cross-validation)")
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
     _one_of("search.select", search.select, SELECTIONS)

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +16,8 @@ import pandas as pd
 from pipeline.config.schema import RunSpec
 from pipeline.errors import writing
 from pipeline.observers import Observer
-from pipeline.records import RunResult, StageResult
-from pipeline.reports.words import describe
+from pipeline.records import Duel, RunResult, StageResult
+from pipeline.reports.words import describe, duel_sentence
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
@@ -42,8 +43,9 @@ class RunFolder(Observer):
 
     def run_finished(self, result: RunResult) -> None:
         with writing("hydra.run.dir", self.run_dir, "the summary and report"):
-            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score)
-            write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes)
+            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel)
+            write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes,
+                         result.duel)  # fmt: skip
 
 
 def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
@@ -83,12 +85,14 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def write_run(
-    run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str, test_score: float
-) -> None:
+def write_run(run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str, test_score: float,
+              duel: Duel | None = None) -> None:  # fmt: skip
     summary_frame(results).to_csv(run_dir / "summary.csv", index=False)
     _write_json(run_dir / "best_params.json", best_params)
     _write_json(run_dir / "test_score.json", {"metric": metric, "value": test_score})
+    if duel is not None:  # did tuning pay: the gain over the starting configuration, and which one was kept
+        _write_json(run_dir / "duel.json", dataclasses.asdict(duel) | {"metric": metric,
+                                                                          "says": duel_sentence(duel, metric)})
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -96,13 +100,16 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int,
-                 notes: Sequence[str] = ()) -> Path:  # fmt: skip
+                 notes: Sequence[str] = (), duel: Duel | None = None) -> Path:  # fmt: skip
     """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
     from pipeline.reports import plots
 
     charts = run_dir / "charts"
     charts.mkdir(exist_ok=True)
-    lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", "", "## Summary", ""]
+    lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", ""]
+    if duel is not None:
+        lines += ["## Did tuning pay?", "", f"Final duel: {duel_sentence(duel, metric)}.", ""]
+    lines += ["## Summary", ""]
     summary = summary_frame(results).drop(columns=["tuned", "decision"])
     lines += [markdown_table(summary), ""]
     if notes:

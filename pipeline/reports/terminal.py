@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.observers import Observer
-from pipeline.records import RunResult, StageResult
+from pipeline.records import Duel, RunResult, StageResult
 from pipeline.reports.files import summary_frame
-from pipeline.reports.words import describe
+from pipeline.reports.words import describe, duel_sentence
 from pipeline.space import label
 
 
@@ -78,6 +78,14 @@ class Terminal(Observer):
             line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
         self.console.print(line)
 
+    def duel_started(self, fits: int) -> None:
+        if fits:
+            self.task = self.progress.add_task("final duel: tuned vs starting configuration", total=fits)
+
+    def duel_finished(self, duel: Duel) -> None:
+        if duel.splits:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+
     def note(self, message: str) -> None:
         self.console.print(f"[yellow]{message}[/yellow]")
 
@@ -117,5 +125,7 @@ def print_summary(console: Console, result: RunResult) -> None:
     fits_saved = int(summary["fits_reused"].sum())
     if fits_saved:
         console.print(f"{fits_saved} of {int(summary['fits'].sum())} fits not trained: evaluated before, read back")
+    if result.duel is not None:
+        console.print(f"final duel: {duel_sentence(result.duel, result.metric)}")
     console.print(f"held-out test {result.metric}: [bold]{result.test_score:.4f}[/bold]")
     console.print(f"run folder: {result.run_dir}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.records import Decision
+from pipeline.records import Decision, Duel
 from pipeline.space import label
 
 
@@ -40,3 +40,18 @@ def _retuned(d: Decision) -> str:
     if d.flipped_from is not None:
         text += f"; re-tuning flipped the winner (at the frozen values: {label(d.flipped_from)})"
     return text
+
+
+def duel_sentence(duel: Duel, metric: str) -> str:
+    """``tuning gained +0.0210 ± 0.0120 accuracy over the starting configuration (p = 0.010, 9 paired splits)``."""
+    if not duel.splits:
+        return "the tuned configuration is the starting one (no stage changed it): nothing to compare"
+    if duel.gain == float("inf"):
+        return "the starting configuration failed to train in the final duel: tuning paid"
+    measured = (f"{duel.gain:+.4f} ± {duel.half_width:.4f} {metric} over the starting configuration "
+                f"(p = {duel.p_value:.3f}, {duel.splits} paired splits)")  # fmt: skip
+    if duel.beyond_noise:
+        return f"tuning gained {measured}"
+    kept = ("kept the starting configuration (search.guard=true)" if duel.kept_start
+            else "kept the tuned configuration (search.guard=false)")  # fmt: skip
+    return f"no gain beyond the noise: {measured}; {kept}"
