@@ -38,3 +38,21 @@ def columns(candidates: Sequence[Mapping[str, Any]], times: Mapping[str, np.ndar
             out[name] = np.asarray(summary[name], dtype=float) if summary is not None else compute(values, axis=1)
         out[f"rank_test_{metric}"] = ranks(out[f"mean_test_{metric}"])
     return out
+
+
+def concatenated(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several evaluations' columns as one table (a race's rungs, a sequential strategy's batches): rows in order,
+    a parameter column missing from a part masked there, ranks over every row."""
+    names = list(dict.fromkeys(name for part in parts for name in part))
+    out: dict[str, Any] = {}
+    for name in names:
+        pieces = [part[name] if name in part else np.ma.masked_all(len(part["params"]), dtype=object) for part in parts]
+        if name == "params":
+            out[name] = [p for piece in pieces for p in piece]
+        elif any(isinstance(p, np.ma.MaskedArray) for p in pieces):
+            out[name] = np.ma.concatenate(pieces)
+        else:
+            out[name] = np.concatenate([np.asarray(p) for p in pieces])
+    for name in [n for n in out if n.startswith("rank_test_")]:
+        out[name] = ranks(out[f"mean_test_{name.removeprefix('rank_test_')}"])
+    return out

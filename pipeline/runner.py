@@ -84,7 +84,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
                 observers: Observer, progress: Progress) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
     """Every pass over the stages; each stage from the store or computed, its winner frozen."""
     conditions = spec.conditions()
-    matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy == "random" else None
+    matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy in ("random", "tpe") else None
     stages = plan(spec, matching)
     current = dict(spec.model.params)
     results: list[StageResult] = []
@@ -159,7 +159,7 @@ def _staged_candidates(spec: RunSpec, store: Store, shared: dict[str, Any], obse
         strategy = staged_strategy(spec, stage.name).identity()
         result = store.stages.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
         if result is None:
-            observers.note("search.strategy=random: the staged search of this config is not in the stage store; "
+            observers.note(f"search.strategy={spec.search.strategy}: the staged search of this config is not in the stage store; "
                            "its budget counts the base values' candidates (run the staged search first to match it)")  # fmt: skip
             return None
         count += result.candidates

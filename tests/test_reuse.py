@@ -67,14 +67,15 @@ def test_only_new_candidates_are_trained(run_tiny, engine):
         assert table.iloc[i]["mean_test_score"] == stored[table.iloc[i]["params"]]["mean_test_score"]
 
 
-def test_the_random_baseline_matches_what_the_staged_search_evaluated(run_tiny, tmp_path):
+@pytest.mark.parametrize("baseline", ["random", "tpe"])
+def test_the_baselines_match_what_the_staged_search_evaluated(run_tiny, tmp_path, baseline):
     space = ("dataset=iris", "order.stages=[optimizer,lr_momentum]",
              "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,0.1]", "search.engine=fused")  # fmt: skip
-    unmatched, display = run_tiny(*space, "search.strategy=random")
+    unmatched, display = run_tiny(*space, f"search.strategy={baseline}")
     assert any("not in the stage store" in note for note in display.notes)
     assert unmatched.stages[0].candidates == 2 + 2  # from the base values (adam: no momentum)
     staged, _ = run_tiny(*space)
-    matched, _ = run_tiny(*space, "search.strategy=random")
+    matched, _ = run_tiny(*space, f"search.strategy={baseline}")
     assert matched.stages[0].candidates == sum(r.candidates for r in staged.stages)  # 4 (adam won) or 6 (sgd won)
 
 

@@ -53,8 +53,8 @@ class SearchSpec:
     repeats: int = 1  # repeated cross-validation: the cv folds reshuffled this many times (standard errors count seeds)
     select: str = "one_se"  # one_se (the simplest within one standard error) | best | incumbent (keep unless beaten beyond noise)
     passes: int = 1  # run the order again with the new winners until they stop changing
-    strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random (same space, a budget)
-    budget: Optional[int] = None  # random: candidates to sample; default: as many as the staged search fits
+    strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random | tpe (same space, a budget)
+    budget: Optional[int] = None  # random, tpe: candidates to evaluate; default: as many as the staged search did
     engine: str = "gridsearchcv"  # gridsearchcv (a Keras fit per candidate × fold) | fused (compiled JAX programs)
     racing: str = "none"  # none | halving (successive halving over epochs inside each stage)
     halving: HalvingSpec = field(default_factory=HalvingSpec)

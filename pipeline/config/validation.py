@@ -12,7 +12,7 @@ from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
 SELECTIONS = ("best", "one_se", "incumbent")
-STRATEGIES = ("staged", "exhaustive", "random")
+STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
 RACING = ("none", "halving")
 TRACKERS = ("none", "mlflow")

@@ -9,6 +9,7 @@ from pipeline.strategies.base import StageStrategy
 from pipeline.strategies.grid import FullGrid, RandomBudget
 from pipeline.strategies.nuisance import Retuned
 from pipeline.strategies.racing import Halving, Raced
+from pipeline.strategies.tpe import Tpe
 
 
 def staged(spec: RunSpec) -> list[Stage]:
@@ -19,10 +20,11 @@ def staged(spec: RunSpec) -> list[Stage]:
 def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stage, StageStrategy]]:
     """The stages to run: staged as configured, or one joint stage for the baselines.
 
-    ``exhaustive`` and ``random`` search the joint grid of the chosen stages in one stage (the
-    baselines the staged search is measured against); ``random`` samples ``search.budget``
-    candidates, by default as many as the staged search evaluated (``staged_candidates``, when
-    the staged run is known), else as many as it would from the base values.
+    ``exhaustive``, ``random`` and ``tpe`` search the joint grid of the chosen stages in one stage
+    (the baselines the staged search is measured against); ``random`` samples and ``tpe`` (Optuna's
+    TPE, in batches) proposes ``search.budget`` candidates, by default as many as the staged search
+    evaluated (``staged_candidates``, when the staged run is known), else as many as it would from
+    the base values.
     """
     stages = staged(spec)
     strategy = spec.search.strategy
@@ -33,8 +35,10 @@ def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stag
     if strategy == "exhaustive":
         return [(joint, retuned(spec, raced(spec, FullGrid(), None), joint))]
     conditions = spec.conditions()
-    budget = staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions) for s in stages)
-    return [(joint, retuned(spec, raced(spec, RandomBudget(spec.search.budget or budget, spec.search.seed), None), joint))]
+    budget = spec.search.budget or staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions)
+                                                            for s in stages)  # fmt: skip
+    sampled: StageStrategy = Tpe(budget, spec.search.seed) if strategy == "tpe" else RandomBudget(budget, spec.search.seed)
+    return [(joint, retuned(spec, raced(spec, sampled, None), joint))]
 
 
 def staged_strategy(spec: RunSpec, stage: str) -> StageStrategy:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cvresults import ranks
+from pipeline.cvresults import concatenated
 from pipeline.records import Budget, Evaluation
 from pipeline.strategies.base import Evaluate, StageStrategy
 
@@ -124,17 +124,7 @@ class Raced:
 def joined(rung_columns: Sequence[Mapping[str, Any]], epochs: Sequence[int]) -> dict[str, Any]:
     """The rungs' ``cv_results_`` as one halving search's: a row per candidate per rung, ``iter`` and
     ``n_resources`` beside, ranks over every row."""
-    out: dict[str, Any] = {}
-    for name in rung_columns[0]:
-        parts = [c[name] for c in rung_columns]
-        if name == "params":
-            out[name] = [p for part in parts for p in part]
-        elif isinstance(parts[0], np.ma.MaskedArray):
-            out[name] = np.ma.concatenate(parts)
-        else:
-            out[name] = np.concatenate([np.asarray(p) for p in parts])
-    for name in [n for n in out if n.startswith("rank_test_")]:
-        out[name] = ranks(out[f"mean_test_{name.removeprefix('rank_test_')}"])
+    out = concatenated(rung_columns)
     out["iter"] = np.concatenate([np.full(len(c["params"]), i) for i, c in enumerate(rung_columns)])
     out["n_resources"] = np.concatenate([np.full(len(c["params"]), e) for c, e in zip(rung_columns, epochs)])
     return out
