@@ -24,3 +24,10 @@ def test_tpe_evaluates_its_budget_of_distinct_candidates_where_their_conditions_
 def test_tpe_stops_at_the_size_of_the_space(run_tiny):
     result, _ = run_tiny(*SPACE, "search.budget=100")  # adam: 2 lr x 3 widths; sgd: 2 x 2 momenta x 3 = 18 in all
     assert result.stages[0].candidates == 18
+
+
+def test_tpe_and_racing_are_refused_together_in_one_line(tmp_path):
+    from tests.conftest import run_in_process
+
+    outcome = run_in_process("search.strategy=tpe", "search.racing=halving", tmp_path=tmp_path)
+    assert outcome.exit_code == 2 and outcome.line.startswith("error: search.racing=halving: not with search.strategy=tpe")

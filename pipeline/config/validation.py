@@ -45,6 +45,9 @@ def validate(spec: RunSpec) -> RunSpec:
     _check(search.budget is None or search.budget >= 1, "search.budget", search.budget, "must be at least 1 (or null)")
     _one_of("search.engine", search.engine, ENGINES)
     _one_of("search.racing", search.racing, RACING)
+    _check(not (search.strategy == "tpe" and search.racing == "halving"), "search.racing", search.racing,
+           "not with search.strategy=tpe (TPE learns from each candidate's full score, a race stops most of them "
+           "early); race the staged, exhaustive or random search, or set search.racing=none")
     _check(search.halving.factor >= 2, "search.halving.factor", search.halving.factor,
            "must be at least 2, e.g. 3: a smaller factor keeps every candidate of a small stage at every rung, so "
            "nothing is raced")  # fmt: skip
