@@ -62,7 +62,7 @@ class SearchSpec:
     # does not tune it, each candidate scored at its best (preset: nuisance=learning_rate)
     nuisance: dict[str, Any] = field(default_factory=dict)
     final_repeats: int = 2  # the final duel (tuned vs starting configuration) on cv folds reshuffled this often; 0: none
-    guard: bool = True  # keep the starting configuration unless the tuned one beats it beyond the noise in the duel
+    guard: bool = False  # keep the starting configuration unless the tuned one beats it beyond the noise in the duel
 
 
 @dataclass
