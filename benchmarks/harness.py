@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    baselines,
     column,
     default_command,
     early_stopping,
@@ -44,6 +45,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "default_command": default_command.default_command, "reuse": reuse.reuse, "selection": selection.selection,
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
     "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu, "quality": quality.quality,
+    "baselines": baselines.baselines,
 }  # fmt: skip
 
 
