@@ -18,7 +18,7 @@ run: $(BIN)/.installed          ## the seven default stages on breast_cancer; AR
 COMPONENTS := dask or mlflow or signals or tensorflow or multirun
 PYTEST     := $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=20
 
-test: $(BIN)/.installed         ## lint, import contracts, types, then the default suite (8–13 minutes on 2 cores, measured)
+test: $(BIN)/.installed         ## lint, import contracts, types, then the default suite (about 15 minutes on 2 cores, measured)
 	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
