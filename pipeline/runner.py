@@ -140,7 +140,8 @@ def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, o
         return engine.evaluate(repeated, stage, candidates, base, observers.fits_done, budget)
 
     observers.duel_started(0 if tuned == start else repeated.fits(2))
-    engine.load()
+    if tuned != start:
+        engine.load()  # (a run whose stages all came from the store has not loaded the engine's libraries yet)
     paid = duel(reusing(train, store.candidates, shared, repeated.cv * repeated.repeats, observers.fits_done),
                 start, tuned, problem.cv, spec.search.guard)  # fmt: skip
     observers.duel_finished(paid)
