@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import cli, row, summary
-from benchmarks.quality import HELD_OUT, TRAIN, generated
+from benchmarks.quality import HELD_OUT, NOISE, TRAIN, generated
 
 STRATEGIES = ("staged", "tpe", "random")
 
 
 def baselines(work: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> list[dict]:
     rows = []
-    noise = 2 * np.sqrt(2 * 0.25 / HELD_OUT)  # two standard errors of a difference of held-out accuracies (at most)
     for name, path in generated(work).items():
         data = ["dataset=file", f"dataset.path={path}", "dataset.target=target", f"dataset.test_size={HELD_OUT / (TRAIN + HELD_OUT)}",
                 "search.engine=fused", "search.final_repeats=0", f"store.dir={work / 'baselines-store'}"]  # fmt: skip
@@ -30,7 +29,7 @@ def baselines(work: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> list[dict]:
         staged = np.asarray(tests["staged"])
         for other in ("tpe", "random"):
             d = staged - np.asarray(tests[other])
-            verdict = "ahead" if d.mean() > noise else "behind" if d.mean() < -noise else "within the noise"
+            verdict = "ahead" if d.mean() > NOISE else "behind" if d.mean() < -NOISE else "within the noise"
             rows.append(row("baselines", f"{name}: staged {staged.mean():.4f} vs {other} {np.mean(tests[other]):.4f} held-out "
                             f"(mean of {len(seeds)} seeds; fits {np.mean(fits['staged']):.0f} vs {np.mean(fits[other]):.0f}): "
                             f"staged {verdict}", float(d.mean()), 1, "gain",

@@ -11,6 +11,7 @@ import numpy as np
 from benchmarks.common import cli, row, summary
 
 TRAIN, HELD_OUT = 1000, 50_000
+NOISE = 2 * np.sqrt(2 * 0.25 / HELD_OUT)  # two standard errors of a difference of held-out accuracies (at most)
 
 
 def generated(work: Path) -> dict[str, Path]:
@@ -45,8 +46,7 @@ def quality(work: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> list[dict]:
             duel = json.loads((tuned_dir / "duel.json").read_text())
             tuned, start = summary(tuned_dir)[1], summary(start_dir)[1]
             guarded = tuned if duel["beyond_noise"] or not duel["splits"] else start
-            noise = 2 * np.sqrt(2 * 0.25 / HELD_OUT)  # two standard errors of a difference of held-out accuracies (at most)
-            cases.append((name, seed, tuned, start, guarded, duel, noise))
+            cases.append((name, seed, tuned, start, guarded, duel, NOISE))
             rows.append(row("quality", f"{name} seed {seed}: held-out tuned {tuned:.4f} vs start {start:.4f}; duel "
                             f"{duel['gain']:+.4f} ± {duel['half_width']:.4f} (p = {duel['p_value']:.3f}); guard keeps "
                             f"{'tuned' if guarded == tuned else 'start'}", tuned - start, 1, "gain"))  # fmt: skip
