@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
-    baselines,
     column,
     default_command,
     early_stopping,
@@ -28,12 +27,11 @@ from benchmarks import (
     n_jobs,
     nuisance,
     per_fit,
-    quality,
     racing,
     reuse,
-    selection,  # fmt: skip
     startup,
     strategies,
+    suite,
     warm_rerun,
 )
 from benchmarks.common import ROOT, pima_like
@@ -42,10 +40,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "per_fit": lambda work: per_fit.per_fit(work / "pima_like.csv"), "strategies": strategies.strategies,
     "n_jobs": n_jobs.n_jobs, "warm_rerun": warm_rerun.warm_rerun, "column_grid": column.column_grid,
-    "default_command": default_command.default_command, "reuse": reuse.reuse, "selection": selection.selection,
+    "default_command": default_command.default_command, "reuse": reuse.reuse,
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
-    "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu, "quality": quality.quality,
-    "baselines": baselines.baselines,
+    "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
+    "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin,
 }  # fmt: skip
 
 

@@ -12,29 +12,45 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.significance import ALPHA, corrected_ttest
+from pipeline.significance import ALPHA, corrected_ttest, corrected_variance
 from pipeline.space import Simpler
 
 
 def pick_winner(
-    table: pd.DataFrame, cv: int = 2, select: str = "best", simpler: Simpler | None = None
+    table: pd.DataFrame, cv: int = 2, select: str = "best", simpler: Simpler | None = None, folds: int | None = None
 ) -> tuple[int, list[int]] | None:
-    """The winning row and the rows that tie with it (within one standard error of the best).
+    """The winning row and the rows that tie with it.
 
-    ``best``: the highest finite mean score (ties go to the earlier candidate).
-    ``one_se``: the simplest candidate within one standard error of the best, where the
-    stage's ``simpler`` rules say what simpler means. None when no candidate has a finite score.
+    ``best``: the highest finite mean score (ties go to the earlier candidate); ties are the
+    candidates within one standard error of the best (its fold spread over ``cv`` splits).
+    ``one_se``: the simplest of those ties, where the stage's ``simpler`` rules say what simpler means.
+    ``paired_se``: the simplest candidate whose per-split deficit to the best is within one
+    corrected standard error of those paired differences: the folds' shared ups and downs
+    cancel, so a simpler candidate wins only where it is not worse split by split (``folds``:
+    the k of k-fold, for Nadeau and Bengio's correction; ``cv`` counts every split).
+    None when no candidate has a finite score.
     """
     scores = table["mean_test_score"].to_numpy(dtype=float)
     if not np.isfinite(scores).any():
         return None
     best = int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
-    standard_error = float(table.loc[best, "std_test_score"]) / np.sqrt(cv)
-    tied = [i for i in range(len(scores)) if np.isfinite(scores[i]) and scores[i] >= scores[best] - standard_error]
+    if select == "paired_se":
+        tied = [i for i in range(len(scores)) if np.isfinite(scores[i]) and _within_paired_se(table, best, i, folds or cv)]
+    else:
+        standard_error = float(table.loc[best, "std_test_score"]) / np.sqrt(cv)
+        tied = [i for i in range(len(scores)) if np.isfinite(scores[i]) and scores[i] >= scores[best] - standard_error]
     winner = best
-    if select == "one_se" and simpler:
+    if select in ("one_se", "paired_se") and simpler:
         winner = min(tied, key=lambda i: (simplicity(json.loads(table.loc[i, "params"]), simpler), -scores[i], i))
     return winner, [i for i in tied if i != winner]
+
+
+def _within_paired_se(table: pd.DataFrame, best: int, row: int, folds: int) -> bool:
+    """Whether ``row``'s mean deficit to ``best`` over the shared splits is at most one corrected standard error."""
+    splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
+    d = table.loc[best, splits].to_numpy(float) - table.loc[row, splits].to_numpy(float)
+    d = d[np.isfinite(d)]
+    return bool(d.size) and float(d.mean()) <= np.sqrt(corrected_variance(d, folds))
 
 
 def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple[float, ...]:
@@ -51,8 +67,6 @@ def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple[float, ...]
         else:
             key.append(rule.index(value) if value in rule else len(rule))
     return tuple(key)
-
-
 
 
 def incumbent_row(table: pd.DataFrame, current: Mapping[str, Any]) -> int | None:

@@ -59,7 +59,7 @@ def run_stage(
     split_scores = made[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     final = racing.last_rung(table)  # the winner comes from the candidates that ran the whole race
-    picked = selection.pick_winner(final, splits, select, stage.simpler)
+    picked = selection.pick_winner(final, splits, select, stage.simpler, folds=cv)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         if failed < split_scores.size:  # raced: some fits trained in earlier rungs, every fit of the last rung failed

@@ -41,6 +41,28 @@ def test_one_se_with_a_preference_list():
     assert winner == 2  # relu is both tied and first in the list
 
 
+def test_paired_se_moves_to_simpler_only_where_it_is_not_worse_split_by_split():
+    """Fold scores go up and down together: depth 1 is 0.02 below the best on every split (worse, though within
+    the best's own fold spread, so one_se takes it); depth 2 is level with the best split by split."""
+    splits = {"split0_test_score": [0.88, 0.91, 0.90], "split1_test_score": [0.78, 0.79, 0.80],
+              "split2_test_score": [0.83, 0.84, 0.85]}  # fmt: skip
+    table = pd.DataFrame({"params": [f'{{"model__depth": {d}}}' for d in (1, 2, 3)], **splits})
+    table["mean_test_score"] = table[list(splits)].mean(axis=1)
+    table["std_test_score"] = table[list(splits)].std(axis=1, ddof=0)
+    simpler = {"model__depth": "ascending"}
+    assert pick_winner(table, cv=3, select="one_se", simpler=simpler)[0] == 0
+    assert pick_winner(table, cv=3, select="paired_se", simpler=simpler, folds=3) == (1, [2])
+    assert pick_winner(table, cv=3, select="best", simpler=simpler)[0] == 2
+
+
+def test_paired_se_from_the_command_line(run_tiny):
+    result, _ = run_tiny("search.select=paired_se", "order.stages=[neurons]", "stages.neurons.grid.model__neurons=[2,8,32]")
+    stage = result.stages[0]
+    winner, ties = pick_winner(stage.cv_results, cv=2, select="paired_se", simpler={"model__neurons": "ascending"})
+    assert stage.winner == json.loads(stage.cv_results.loc[winner, "params"])
+    assert list(stage.ties) == [json.loads(stage.cv_results.loc[i, "params"]) for i in ties]
+
+
 @pytest.mark.report
 def test_one_se_and_two_passes_on_the_default_dataset(run_tiny, tmp_path):
     result, _ = run_tiny("search.select=one_se", "search.passes=2", "order.stages=[neurons,depth]",

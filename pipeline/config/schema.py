@@ -51,7 +51,7 @@ class SearchSpec:
     n_jobs: int = -1
     seed: int = 0
     repeats: int = 1  # repeated cross-validation: the cv folds reshuffled this many times (standard errors count seeds)
-    select: str = "one_se"  # one_se (the simplest within one standard error) | best | incumbent (keep unless beaten beyond noise)
+    select: str = "one_se"  # one_se | paired_se (simpler only where not worse split by split) | best | incumbent
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random | tpe (same space, a budget)
     budget: Optional[int] = None  # random, tpe: candidates to evaluate; default: as many as the staged search did

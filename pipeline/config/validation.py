@@ -11,7 +11,7 @@ from pipeline.config.schema import RunSpec, StageSpec
 from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
-SELECTIONS = ("best", "one_se", "incumbent")
+SELECTIONS = ("best", "one_se", "paired_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
 RACING = ("none", "halving")
