@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    auto,
     column,
     default_command,
     early_stopping,
@@ -43,7 +44,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "default_command": default_command.default_command, "reuse": reuse.reuse,
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
     "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
-    "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin,
+    "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin, "auto": auto.auto,
 }  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config.schema import RunSpec
-from pipeline.records import Duel, RunResult, StageResult
+from pipeline.records import Duel, Importance, RunResult, StageResult
 
 
 class Observer:
@@ -21,6 +21,9 @@ class Observer:
     def fits_done(self, count: int) -> None: ...
 
     def stage_finished(self, index: int, result: StageResult) -> None: ...
+
+    def order_chosen(self, importance: Importance) -> None:
+        """order=auto measured each stage's importance on the screening and chose the order (and the stages skipped)."""
 
     def duel_started(self, fits: int) -> None:
         """The final duel (tuned vs starting configuration) begins: ``fits`` to train (0: nothing to compare)."""
@@ -54,6 +57,10 @@ class Observers(Observer):
     def stage_finished(self, index: int, result: StageResult) -> None:
         for o in self.observers:
             o.stage_finished(index, result)
+
+    def order_chosen(self, importance: Importance) -> None:
+        for o in self.observers:
+            o.order_chosen(importance)
 
     def duel_started(self, fits: int) -> None:
         for o in self.observers:

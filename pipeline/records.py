@@ -146,6 +146,29 @@ class FinalModel:
 
 
 @dataclass(frozen=True)
+class StageImportance:
+    """A stage's share of the variation in CV score over the screened configurations, with a 95 % bootstrap interval."""
+
+    stage: str
+    share: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Importance:
+    """What order=auto measured and chose: each stage's importance (most important first), the order the stages
+    then ran in, the stages skipped (interval wholly below ``skip_below``), and how many configurations it rests on."""
+
+    stages: tuple[StageImportance, ...]
+    order: tuple[str, ...]
+    skipped: tuple[str, ...]
+    configurations: int
+    skip_below: float
+    direction: str
+
+
+@dataclass(frozen=True)
 class Duel:
     """Did tuning pay? The tuned configuration against the starting one (``model.params``) on the same repeated
     folds: the paired per-split gain, its 95 % interval and the one-sided p-value of the corrected t-test."""
@@ -171,3 +194,4 @@ class RunResult:
     test_score: float
     run_dir: Path
     duel: Duel | None = None  # None: search.final_repeats=0
+    importance: Importance | None = None  # None: no order=auto

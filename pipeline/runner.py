@@ -22,12 +22,13 @@ from pipeline.config.scoring import scoring_for
 from pipeline.duel import duel
 from pipeline.engines.base import Engine
 from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
+from pipeline.importance import order_by_importance
 from pipeline.observers import Observer
-from pipeline.records import Budget, Duel, Evaluation, FinalModel, Problem, RunResult, StageResult
+from pipeline.records import Budget, Duel, Evaluation, FinalModel, Importance, Problem, RunResult, StageResult
 from pipeline.reuse import reusing
 from pipeline.stage import planned_fits, run_stage
 from pipeline.store import Store, describe_final, describe_run, describe_stage, stage_key
-from pipeline.strategies.plan import plan, staged, staged_strategy
+from pipeline.strategies.plan import plan, screening, staged, staged_strategy
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
                       spec.search.repeats)  # fmt: skip
     store = Store(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
-    results, current = _run_stages(spec, engine, problem, store, shared, observers, progress)
+    results, current, importance = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
     best_params = space.effective_params(current, spec.conditions())
     paid = None
@@ -72,7 +73,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
         if final.reused:
             with writing("hydra.run.dir", run_dir, "the final model"):
                 shutil.copyfile(final.model_path, run_dir / "model.keras")
-    result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir, paid)
+    result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir, paid, importance)
     kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
     with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
         observers.run_finished(result)
@@ -80,9 +81,10 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     return result
 
 
-def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict[str, Any],
-                observers: Observer, progress: Progress) -> tuple[list[StageResult], dict[str, Any]]:  # fmt: skip
-    """Every pass over the stages; each stage from the store or computed, its winner frozen."""
+def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict[str, Any], observers: Observer,
+                progress: Progress) -> tuple[list[StageResult], dict[str, Any], Importance | None]:  # fmt: skip
+    """Every pass over the stages; each stage from the store or computed, its winner frozen (with order=auto, the
+    screening first: it chooses the order, the stages skipped, and where the stages start)."""
     conditions = spec.conditions()
     matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy in ("random", "tpe") else None
     stages = plan(spec, matching)
@@ -96,10 +98,31 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
     evaluate = reusing(train, store.candidates, shared,
                        spec.search.cv * spec.search.repeats, observers.fits_done)  # fmt: skip
 
+    importance = None
+    if spec.order.auto.enabled:
+        auto = spec.order.auto
+        screen, strategy = screening(spec)
+        observers.stage_started(0, total, screen.name, planned_fits(screen, strategy, current, conditions,
+                                                                    spec.search.cv * spec.search.repeats))  # fmt: skip
+        compute = functools.partial(_compute, engine, screen, strategy, dict(current), conditions, evaluate,
+                                    cv=spec.search.cv, repeats=spec.search.repeats, select="best", metric=problem.metric)  # fmt: skip
+        with _interrupted_as(f"while screening ({screen.name}); nothing stored yet; run the same command to resume"):
+            screened = store.stages.fetch_or_compute(describe_stage(shared, screen, strategy.identity(), conditions, current),
+                                                     compute)  # fmt: skip
+        results.append(screened)
+        observers.stage_finished(0, screened)
+        families = {stage.name: list(stage.grid) for stage, _ in stages}
+        importance = order_by_importance(screened.cv_results, families, spec.search.seed, auto.direction, auto.skip_below)
+        stages = sorted((s for s in stages if s[0].name in importance.order), key=lambda s: importance.order.index(s[0].name))
+        total = len(stages) * spec.search.passes
+        if auto.start == "best_screened":
+            current.update(screened.winner)
+        observers.order_chosen(importance)
+
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
         for stage, strategy in stages:
-            index = len(results) + 1
+            index = len(results) + (0 if importance else 1)  # the screening is stage 0
             fits = planned_fits(stage, strategy, current, conditions, spec.search.cv * spec.search.repeats)
             observers.stage_started(index, total, stage.name, fits)
 
@@ -123,7 +146,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
             progress.where = f"after stage {index}/{total} ({stage.name}); {done}; run the same command to resume"
         if current == before:  # a whole pass changed no winner: converged
             break
-    return results, current
+    return results, current, importance
 
 
 def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, observers: Observer,

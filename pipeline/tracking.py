@@ -23,7 +23,7 @@ from typing import Any
 from pipeline.config.schema import RunSpec, TrackingSpec
 from pipeline.observers import Observer
 from pipeline.records import RunResult, StageResult
-from pipeline.reports.words import describe, duel_sentence
+from pipeline.reports.words import describe, duel_sentence, importance_sentence
 
 log = logging.getLogger(__name__)
 SWEEP_RUN = "STAGED_SEARCH_MLFLOW_SWEEP_RUN"  # set by the multirun callback: the sweep run the jobs nest under
@@ -95,14 +95,14 @@ class Tracker(Observer):
 
     def _start(self, spec: RunSpec, run_dir: Path) -> None:
         self.client, experiment = client_for(self.tracking, experiment_name(spec))
-        tags = {"run_folder": str(run_dir), "order": " → ".join(spec.order.stages)}
+        tags = {"run_folder": str(run_dir), "order": "auto" if spec.order.auto.enabled else " → ".join(spec.order.stages)}
         if os.environ.get(SWEEP_RUN):
             tags["mlflow.parentRunId"] = os.environ[SWEEP_RUN]
         run = self.client.create_run(experiment, run_name=run_dir.name, tags=tags)
         self.run_id, self.experiment = run.info.run_id, experiment
         s = spec.search
         self._params(self.run_id, {
-            "dataset": spec.dataset.name if spec.dataset.name != "file" else spec.dataset.path, "order": ",".join(spec.order.stages),
+            "dataset": spec.dataset.name if spec.dataset.name != "file" else spec.dataset.path, "order": "auto" if spec.order.auto.enabled else ",".join(spec.order.stages),
             "engine": s.engine, "strategy": s.strategy, "select": s.select, "cv": s.cv, "repeats": s.repeats, "seed": s.seed,
             "racing": s.racing, "nuisance": json.dumps(s.nuisance, sort_keys=True), "epochs": spec.model.epochs,
             "batch_size": spec.model.batch_size, "early_stopping": spec.model.early_stopping.enabled,
@@ -145,7 +145,11 @@ class Tracker(Observer):
             self._metrics(self.run_id, {"duel_gain": duel.gain, "duel_half_width": duel.half_width,
                                         "duel_p_value": duel.p_value})  # fmt: skip
             self.client.set_tag(self.run_id, "duel", duel_sentence(duel, result.metric)[:5000])
-        for name in ("report.md", "summary.csv", "best_params.json", "test_score.json", "duel.json"):
+        if result.importance is not None:  # order=auto: each stage's importance, the order chosen
+            self._metrics(self.run_id, {f"importance.{m.stage}": m.share for m in result.importance.stages})
+            self.client.set_tag(self.run_id, "order", " → ".join(result.importance.order))
+            self.client.set_tag(self.run_id, "order_why", importance_sentence(result.importance)[:5000])
+        for name in ("report.md", "summary.csv", "best_params.json", "test_score.json", "duel.json", "importance.json"):
             if (result.run_dir / name).is_file():
                 self.client.log_artifact(self.run_id, str(result.run_dir / name))
         if (result.run_dir / "charts").is_dir():

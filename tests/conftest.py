@@ -118,7 +118,8 @@ class TablesOnly(RunFolder):
     and test_reports get the whole folder."""
 
     def run_finished(self, result) -> None:
-        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel)
+        write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel,
+                  result.importance)
 
 
 class Outcome:

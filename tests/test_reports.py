@@ -162,6 +162,18 @@ def test_orderings_preset_is_a_multirun_over_orderings_and_seeds():
     assert dict(cfg.hydra.sweeper.params) == {"order": "default,architecture_first", "search.seed": "0,1,2"}
 
 
+def test_the_auto_preset_compares_order_auto_with_the_two_orderings_over_five_seeds():
+    from hydra import compose, initialize_config_dir
+
+    from pipeline.config.compose import register
+    from tests.conftest import CONF
+
+    register()
+    with initialize_config_dir(config_dir=str(CONF), version_base=None):
+        cfg = compose(config_name="config", overrides=["experiment=auto"], return_hydra_config=True)
+    assert dict(cfg.hydra.sweeper.params) == {"order": "auto,default,architecture_first", "search.seed": "0,1,2,3,4"}
+
+
 def test_compare_cli_rejects_a_folder_without_runs(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert "no finished runs" in capsys.readouterr().err

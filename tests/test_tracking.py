@@ -62,6 +62,20 @@ def test_a_run_its_stages_and_its_model_are_in_mlflow_and_reused_stages_say_so(t
     assert all("fits" not in r.data.metrics and len(r.data.tags["store_key"]) == 64 for r in again)
 
 
+def test_order_auto_logs_each_stage_importance_and_the_order_it_chose(tmp_path):
+    auto = ("order=auto", "order.auto.stages=[optimizer,depth]", "order.auto.budget=4")
+    proc = run_cli(*STAGES, *auto, "tracking=mlflow", "hydra.run.dir=run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    chosen = json.loads((tmp_path / "run" / "importance.json").read_text())
+    parent = [r for r in runs_of(client_in(tmp_path), "iris") if "mlflow.parentRunId" not in r.data.tags][0]
+    assert parent.data.params["order"] == "auto" and parent.data.tags["order"] == " → ".join(chosen["order"])
+    assert parent.data.tags["order_why"] == chosen["says"]
+    assert {f"importance.{m['stage']}": m["share"] for m in chosen["stages"]} == {
+        k: pytest.approx(v) for k, v in parent.data.metrics.items() if k.startswith("importance.")}
+    assert "importance.json" in {a.path for a in client_in(tmp_path).list_artifacts(parent.info.run_id)}
+    assert "order=auto:" in proc.stdout
+
+
 def test_a_multirun_nests_its_jobs_under_a_sweep_run_with_the_comparison(tmp_path):
     proc = run_cli("-m", *STAGES, "tracking=mlflow", "search.seed=0,1", "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -34,8 +34,26 @@ class StageSpec:
 
 
 @dataclass
+class AutoSpec:
+    """order=auto: screen the stages' joint space, measure each stage's importance, run them in that order."""
+
+    enabled: bool = False
+    stages: Optional[list[str]] = None  # the stages screened and ordered; null = order.stages
+    budget: int = 16  # configurations screened (each on the cv folds)
+    epochs: Optional[int] = None  # screening epochs; null = model.epochs (screened fits then serve the stages too)
+    direction: str = "important_first"  # important_first | important_last
+    skip_below: float = 0.05  # skip a stage whose importance interval lies wholly below this share
+    start: str = "best_screened"  # best_screened | defaults (model.params): what the stages then refine
+
+
+@dataclass
 class OrderSpec:
     stages: list[str] = field(default_factory=list)
+    auto: AutoSpec = field(default_factory=AutoSpec)
+
+    def names(self) -> list[str]:
+        """The stages of the order (with order=auto: the ones screened, in the catalogue's order until measured)."""
+        return list(self.auto.stages or self.stages) if self.auto.enabled else list(self.stages)
 
 
 @dataclass
@@ -129,7 +147,7 @@ class RunSpec:
     tracking: TrackingSpec = field(default_factory=TrackingSpec)
 
     def ordered_stages(self) -> list[tuple[str, StageSpec]]:
-        return [(name, self.stages[name]) for name in self.order.stages]
+        return [(name, self.stages[name]) for name in self.order.names()]
 
     def racing(self, stage: str | None) -> str:
         """The racing of a stage (its own setting, else search.racing); ``None``: the baselines' joint stage."""

@@ -14,6 +14,8 @@ STORE_MODES = ("readwrite", "readonly", "off")
 SELECTIONS = ("best", "one_se", "paired_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
+AUTO_DIRECTIONS = ("important_first", "important_last")
+AUTO_STARTS = ("best_screened", "defaults")
 RACING = ("none", "halving")
 TRACKERS = ("none", "mlflow")
 MONITORS = ("val_loss", "loss")  # what early stopping can watch (the networks are compiled without metrics)
@@ -77,6 +79,7 @@ def validate(spec: RunSpec) -> RunSpec:
     for name, value in model.params.items():
         model.params[name] = check_values(f"model.params.{name}", name, [value])[0]
     _check_stages(spec)
+    _check_auto(spec)
     _check_nuisance(spec)
     return spec
 
@@ -101,6 +104,23 @@ def _check_nuisance(spec: RunSpec) -> None:
                f"multiply the frozen value: give a starting value model.params.{param}=... (or values instead)")  # fmt: skip
 
 
+def _check_auto(spec: RunSpec) -> None:
+    auto, screened = spec.order.auto, len(spec.order.names())
+    if not auto.enabled:
+        return
+    _check(spec.search.strategy == "staged", "search.strategy", spec.search.strategy,
+           "order=auto orders the stages of the staged search; use search.strategy=staged (or drop order=auto)")
+    _check(auto.budget >= screened, "order.auto.budget", auto.budget,
+           f"must be at least the number of stages screened ({screened}), e.g. 16: fewer configurations cannot "
+           "tell the stages' importance apart")  # fmt: skip
+    _check(0 <= auto.skip_below < 1, "order.auto.skip_below", auto.skip_below,
+           "must be a share from 0 (skip nothing) to below 1, e.g. 0.05")
+    _one_of("order.auto.direction", auto.direction, AUTO_DIRECTIONS)
+    _one_of("order.auto.start", auto.start, AUTO_STARTS)
+    _check(auto.epochs is None or 1 <= auto.epochs <= spec.model.epochs, "order.auto.epochs", auto.epochs,
+           f"must be from 1 to model.epochs ({spec.model.epochs}), or null (= model.epochs)")
+
+
 def _check_stages(spec: RunSpec) -> None:
     for name, entry in list(spec.stages.items()):
         if not isinstance(entry, StageSpec):
@@ -110,14 +130,16 @@ def _check_stages(spec: RunSpec) -> None:
                 raise UserError(f"stages.{name}.{unknown[0]}: unknown key; a stage has {', '.join(STAGE_KEYS)}")
             values: dict[str, Any] = {k: v if k == "racing" else v or {} for k, v in entry.items()}
             spec.stages[name] = StageSpec(**values)
-    _check(len(spec.order.stages) > 0, "order.stages", spec.order.stages, "must name at least one stage")
+    names = spec.order.names()
+    listed = "order.auto.stages" if spec.order.auto.enabled and spec.order.auto.stages else "order.stages"
+    _check(len(names) > 0, listed, names, "must name at least one stage")
     tuned_by: dict[str, str] = {}
-    for position, name in enumerate(spec.order.stages):
-        if name in spec.order.stages[:position]:
-            raise UserError(f"order.stages: stage {name!r} appears twice; a stage runs once per pass "
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            raise UserError(f"{listed}: stage {name!r} appears twice; a stage runs once per pass "
                             "(search.passes=2 runs the whole order again)")  # fmt: skip
         if name not in spec.stages:
-            raise UserError(f"order.stages: unknown stage {name!r}; known: {', '.join(spec.stages)} "
+            raise UserError(f"{listed}: unknown stage {name!r}; known: {', '.join(spec.stages)} "
                             f"(or define it with +stages.{name}.grid.<param>=[...])")  # fmt: skip
         stage = spec.stages[name]
         _check(bool(stage.grid), f"stages.{name}.grid", {}, "is empty; give at least one parameter")

@@ -131,5 +131,5 @@ def _run_values(spec: RunSpec) -> RunValues:
     """Every value the run's stages may ask for: one layout (and so one program) then serves them all."""
     from pipeline.engines.layout import RunValues
 
-    return RunValues.of([spec.model.params, *(spec.stages[name].grid for name in spec.order.stages
+    return RunValues.of([spec.model.params, *(spec.stages[name].grid for name in spec.order.names()
                                               if hasattr(spec.stages[name], "grid"))])  # fmt: skip

@@ -15,9 +15,10 @@ import pandas as pd
 
 from pipeline.config.schema import RunSpec
 from pipeline.errors import writing
+from pipeline.importance import numbered
 from pipeline.observers import Observer
-from pipeline.records import Duel, RunResult, StageResult
-from pipeline.reports.words import describe, duel_sentence
+from pipeline.records import Duel, Importance, RunResult, StageResult
+from pipeline.reports.words import describe, duel_sentence, importance_sentence
 
 SUMMARY_COLUMNS = (
     "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
@@ -43,9 +44,10 @@ class RunFolder(Observer):
 
     def run_finished(self, result: RunResult) -> None:
         with writing("hydra.run.dir", self.run_dir, "the summary and report"):
-            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel)
+            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel,
+                      result.importance)  # fmt: skip
             write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes,
-                         result.duel)  # fmt: skip
+                         result.duel, result.importance)  # fmt: skip
 
 
 def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
@@ -86,8 +88,10 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
 
 
 def write_run(run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str, test_score: float,
-              duel: Duel | None = None) -> None:  # fmt: skip
+              duel: Duel | None = None, importance: Importance | None = None) -> None:  # fmt: skip
     summary_frame(results).to_csv(run_dir / "summary.csv", index=False)
+    if importance is not None:  # order=auto: what the screening measured and the order it chose
+        _write_json(run_dir / "importance.json", dataclasses.asdict(importance) | {"says": importance_sentence(importance)})
     _write_json(run_dir / "best_params.json", best_params)
     _write_json(run_dir / "test_score.json", {"metric": metric, "value": test_score})
     if duel is not None:  # did tuning pay: the gain over the starting configuration, and which one was kept
@@ -100,7 +104,7 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int,
-                 notes: Sequence[str] = (), duel: Duel | None = None) -> Path:  # fmt: skip
+                 notes: Sequence[str] = (), duel: Duel | None = None, importance: Importance | None = None) -> Path:  # fmt: skip
     """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
     from pipeline.reports import plots
 
@@ -109,6 +113,14 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", ""]
     if duel is not None:
         lines += ["## Did tuning pay?", "", f"Final duel: {duel_sentence(duel, metric)}.", ""]
+    if importance is not None:
+        plots.importance_chart(importance, charts / "importance.png")
+        rows = pd.DataFrame([{"stage": m.stage, "share": f"{m.share:.1%}", "95 % interval": f"{m.low:.1%} – {m.high:.1%}",
+                              "ran": "skipped" if m.stage in importance.skipped else importance.order.index(m.stage) + 1}
+                             for m in importance.stages])  # fmt: skip
+        lines += ["## Order chosen by the data (order=auto)", "", f"{importance_sentence(importance)}.", "",
+                  f"Order ({importance.direction}): {' → '.join(importance.order)}.", "", markdown_table(rows), "",
+                  "![stage importance](charts/importance.png)", ""]  # fmt: skip
     lines += ["## Summary", ""]
     summary = summary_frame(results).drop(columns=["tuned", "decision"])
     lines += [markdown_table(summary), ""]
@@ -117,7 +129,7 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
     plots.path_chart(results, charts / "path.png", metric)
     lines += ["## Score across stages", "", "![score across stages](charts/path.png)", ""]
     lines += ["## Stages", ""]
-    for index, result in enumerate(results, start=1):
+    for index, result in numbered(results):
         name = f"{index:02d}_{result.stage}.png"
         if len(result.cv_results):
             plots.stage_chart(result, charts / name, metric)

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from pipeline.records import StageResult
+from pipeline.records import Importance, StageResult
 from pipeline.reports.words import rungs_text
 from pipeline.space import label
 
@@ -148,3 +148,23 @@ def comparison_chart(table: pd.DataFrame, path: Path, metric: str) -> None:
     ax.set_title(f"Configurations compared over {int(table['seeds'].max())} seed(s), ranked by final CV score")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
+
+
+def importance_chart(importance: Importance, path: Path) -> None:
+    """Each stage's share of the variation in CV score with its 95 % bootstrap interval; the skip line; the skipped
+    stages greyed."""
+    ranked = importance.stages[::-1]  # the most important at the top
+    shares = np.array([m.share for m in ranked])
+    errors = np.array([[m.share - m.low for m in ranked], [m.high - m.share for m in ranked]]).clip(0)
+    colours = [OTHER if m.stage in importance.skipped else WINNER for m in ranked]
+    fig = Figure(figsize=(7, 0.5 * len(ranked) + 1.5))
+    ax = fig.add_subplot()
+    ax.barh([m.stage for m in ranked], shares, xerr=errors, color=colours, capsize=3)
+    ax.axvline(importance.skip_below, color=FAILED, linestyle="--", label=f"skip below ({importance.skip_below:.0%})")
+    ax.set_xlabel("share of the variation in CV score (95 % bootstrap interval)")
+    ax.set_title(f"Stage importance over {importance.configurations} screened configurations")
+    ax.legend(handles=[Line2D([], [], color=WINNER, lw=6, label="run"), Line2D([], [], color=OTHER, lw=6, label="skipped"),
+                       Line2D([], [], color=FAILED, linestyle="--", label=f"skip below ({importance.skip_below:.0%})")],
+              loc="lower right")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)

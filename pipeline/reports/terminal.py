@@ -18,10 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.importance import SCREEN
 from pipeline.observers import Observer
-from pipeline.records import Duel, RunResult, StageResult
+from pipeline.records import Duel, Importance, RunResult, StageResult
 from pipeline.reports.files import summary_frame
-from pipeline.reports.words import describe, duel_sentence
+from pipeline.reports.words import describe, duel_sentence, importance_sentence
 from pipeline.space import label
 
 
@@ -60,7 +61,8 @@ class Terminal(Observer):
         self.progress.__exit__(kind, value, traceback)
 
     def stage_started(self, index: int, total: int, name: str, fits: int) -> None:
-        self.task = self.progress.add_task(f"stage {index}/{total} {name}", total=max(fits, 1))
+        what = "screening (order=auto)" if name == SCREEN else f"stage {index}/{total} {name}"
+        self.task = self.progress.add_task(what, total=max(fits, 1))
 
     def fits_done(self, count: int) -> None:
         self.progress.advance(self.task, count)
@@ -77,6 +79,13 @@ class Terminal(Observer):
         if result.skipped:
             line += f"  [dim]skipped: {'; '.join(result.skipped)}[/dim]"
         self.console.print(line)
+
+    def order_chosen(self, importance: Importance) -> None:
+        for m in importance.stages:
+            verdict = "skipped" if m.stage in importance.skipped else f"runs {importance.order.index(m.stage) + 1}."
+            self.console.print(f"  {m.stage:<12} {m.share:6.1%}  [{m.low:.1%}, {m.high:.1%}]  {verdict}")
+        self.console.print(f"order=auto: {importance_sentence(importance)}")
+        self.console.print(f"order: {' → '.join(importance.order)}")
 
     def duel_started(self, fits: int) -> None:
         if fits:
@@ -125,6 +134,8 @@ def print_summary(console: Console, result: RunResult) -> None:
     fits_saved = int(summary["fits_reused"].sum())
     if fits_saved:
         console.print(f"{fits_saved} of {int(summary['fits'].sum())} fits not trained: evaluated before, read back")
+    if result.importance is not None:
+        console.print(f"order=auto: {importance_sentence(result.importance)}; ran {' → '.join(result.importance.order)}")
     if result.duel is not None:
         console.print(f"final duel: {duel_sentence(result.duel, result.metric)}")
     console.print(f"held-out test {result.metric}: [bold]{result.test_score:.4f}[/bold]")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.records import Decision, Duel
+from pipeline.records import Decision, Duel, Importance
 from pipeline.space import label
 
 
@@ -55,3 +55,27 @@ def duel_sentence(duel: Duel, metric: str) -> str:
     kept = ("kept the starting configuration (search.guard=true)" if duel.kept_start
             else "kept the tuned configuration (search.guard=false)")  # fmt: skip
     return f"no gain beyond the noise: {measured}; {kept}"
+
+
+def importance_sentence(importance: Importance) -> str:
+    """``depth and lr_momentum explain 71% of the variation in CV score on this data; activation and init less
+    than 5%: skipped`` (the stages that together explain at least half, then the ones skipped)."""
+    ranked = importance.stages
+    if not any(m.share > 0 for m in ranked):
+        return (f"the screening ({importance.configurations} configurations) could not tell the stages apart: "
+                "the catalogue's order, nothing skipped")  # fmt: skip
+    leading, explained = [], 0.0
+    for m in ranked:
+        leading.append(m.stage)
+        explained += m.share
+        if explained >= 0.5:
+            break
+    text = (f"{_and(leading)} explain{'s' if len(leading) == 1 else ''} {explained:.0%} of the variation in CV score on "
+            f"this data ({importance.configurations} configurations screened)")  # fmt: skip
+    if importance.skipped:
+        text += f"; {_and(list(importance.skipped))} less than {importance.skip_below:.0%}: skipped"
+    return text
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from pipeline.records import Evaluation
+from pipeline.records import Budget, Evaluation
 from pipeline.strategies.base import Evaluate
 
 
@@ -26,17 +26,21 @@ class FullGrid:
 
 @dataclass(frozen=True)
 class RandomBudget:
-    """``budget`` candidates drawn without replacement, as RandomizedSearchCV draws them."""
+    """``budget`` candidates drawn without replacement, as RandomizedSearchCV draws them (uniformly over the joint
+    grid, conditions honoured); trained ``epochs`` each where given (order=auto's cheaper screening), else the
+    model's own, so they are ordinary candidates that later stages can read back from the candidate store."""
 
     budget: int
     seed: int
+    epochs: int | None = None
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": "random", "budget": self.budget}
+        return {"kind": "random", "budget": self.budget} | ({"epochs": self.epochs} if self.epochs is not None else {})
 
     def planned(self, total: int, base: dict[str, Any]) -> int:
         return min(self.budget, total)
 
     def run_search(self, grids: list[dict[str, list[Any]]], evaluate: Evaluate, base: dict[str, Any]) -> Evaluation:
         total = len(ParameterGrid(grids))
-        return evaluate(list(ParameterSampler(grids, self.planned(total, base), random_state=self.seed)))
+        drawn = list(ParameterSampler(grids, self.planned(total, base), random_state=self.seed))
+        return evaluate(drawn, Budget(self.epochs) if self.epochs is not None else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline import space
 from pipeline.config.schema import RunSpec
+from pipeline.importance import SCREEN
 from pipeline.records import Stage
 from pipeline.strategies.base import StageStrategy
 from pipeline.strategies.grid import FullGrid, RandomBudget
@@ -15,6 +16,18 @@ from pipeline.strategies.tpe import Tpe
 def staged(spec: RunSpec) -> list[Stage]:
     """The stages of the order, as configured."""
     return [Stage(name, dict(s.grid), dict(s.simpler)) for name, s in spec.ordered_stages()]
+
+
+def screening(spec: RunSpec) -> tuple[Stage, StageStrategy]:
+    """order=auto's screening: one stage over the joint grid of the stages it orders, ``order.auto.budget``
+    configurations drawn from it (at ``order.auto.epochs``)."""
+    auto = spec.order.auto
+    return joint_stage(SCREEN, staged(spec)), RandomBudget(auto.budget, spec.search.seed, auto.epochs)
+
+
+def joint_stage(name: str, stages: list[Stage]) -> Stage:
+    """One stage over the joint grid of ``stages`` (what each of them tunes, and what simpler means there)."""
+    return Stage(name, {k: v for s in stages for k, v in s.grid.items()}, {k: v for s in stages for k, v in s.simpler.items()})
 
 
 def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stage, StageStrategy]]:
@@ -30,8 +43,7 @@ def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stag
     strategy = spec.search.strategy
     if strategy == "staged":
         return [(stage, staged_strategy(spec, stage.name)) for stage in stages]
-    joint = Stage(strategy, {k: v for s in stages for k, v in s.grid.items()},
-                  {k: v for s in stages for k, v in s.simpler.items()})  # fmt: skip
+    joint = joint_stage(strategy, stages)
     if strategy == "exhaustive":
         return [(joint, retuned(spec, raced(spec, FullGrid(), None), joint))]
     conditions = spec.conditions()
