@@ -64,3 +64,36 @@ def auto(work: Path) -> list[dict]:
         rows.append(row("auto", f"{dataset}: important_first {mean['auto']:.4f} vs important_last {mean['auto_last']:.4f}",
                         mean["auto"], mean["auto_last"], "score"))  # fmt: skip
     return rows
+
+
+def auto_budget(work: Path, datasets: tuple[str, ...] = ("breast_cancer", "diabetes"), full: int = 64) -> list[dict]:
+    """When to trust the ranking: ``full`` configurations screened once (a random search over the same joint space,
+    which the screening is), then the importance measured on subsets of 8, 16 and 32 of them (20 subsets each) and
+    compared with the ranking on all of them (Kendall τ)."""
+    import pandas as pd
+    from scipy.stats import kendalltau
+
+    from pipeline.importance import measure
+
+    families = {"optimizer": ["optimizer"], "lr_momentum": ["optimizer__learning_rate", "optimizer__momentum"],
+                "init": ["model__init"], "activation": ["model__activation"], "dropout": ["model__dropout"],
+                "neurons": ["model__neurons"], "depth": ["model__depth"]}  # fmt: skip
+    rows = []
+    for dataset in datasets:
+        folder = work / f"auto-budget-{dataset}"
+        cli(f"dataset={dataset}", "search.strategy=random", f"search.budget={full}", "search.engine=fused",
+            "search.final_repeats=0", "store.mode=off", f"hydra.run.dir={folder}", cwd=work)  # fmt: skip
+        table = pd.read_csv(next((folder / "cv_results").glob("*.csv")))
+        stages = list(families)
+        reference = {m.stage: m.share for m in measure(table, families, seed=0)}
+        rng = np.random.default_rng(0)
+        for size in (8, 16, 32):
+            taus = []
+            for draw in range(20):
+                subset = table.iloc[rng.choice(len(table), size, replace=False)].reset_index(drop=True)
+                found = {m.stage: m.share for m in measure(subset, families, seed=draw)}
+                taus.append(kendalltau([found[s] for s in stages], [reference[s] for s in stages]).statistic)
+            rows.append(row("auto_budget", f"{dataset}: ranking from {size} of {full} screened configurations vs all "
+                            f"{full}: Kendall τ median {np.nanmedian(taus):.2f} (20 subsets)", float(np.nanmedian(taus)),
+                            1, "tau"))  # fmt: skip
+    return rows

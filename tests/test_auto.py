@@ -111,3 +111,11 @@ def test_order_auto_says_what_it_chose_in_the_run(tmp_path):
                          tmp_path=tmp_path)  # fmt: skip
     assert out.exit_code == 0
     assert json.loads((tmp_path / "run" / "importance.json").read_text())["configurations"] == 4  # 2 × 2: the whole space
+
+
+def test_a_screening_where_every_configuration_fails_is_the_stage_s_usual_failure(run_tiny):
+    from pipeline.errors import StageFailed
+
+    with pytest.raises(StageFailed, match=r"stage screen: all 4 fits failed; first cause: training diverged"):
+        run_tiny("dataset=diabetes", "order=auto", "order.auto.stages=[lr_momentum]", "order.auto.budget=2",
+                 "model.params.optimizer=adam", "stages.lr_momentum.grid.optimizer__learning_rate=[100000.0,1000000.0]")
