@@ -6,13 +6,21 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test test-components test-all bench clean
 
-$(BIN)/.installed: pyproject.toml
+PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+
+$(BIN)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python   ## the runtime dependencies only
+	$(PIP) -e .
 	touch $@
 
-run: $(BIN)/.installed          ## the seven default stages on breast_cancer; ARGS="..." adds overrides
+$(BIN)/.installed: pyproject.toml constraints.txt | $(BIN)/python       ## runtime + dev (tests, lint, MLflow, Dask)
+	$(PIP) -e ".[dev]"
+	touch $@ $(BIN)/.installed-run
+
+run: $(BIN)/.installed-run      ## the seven default stages on breast_cancer; ARGS="..." adds overrides
 	$(BIN)/python -m pipeline $(ARGS)
 
 COMPONENTS := dask or mlflow or signals or tensorflow or multirun

@@ -7,18 +7,17 @@ shows tracebacks.
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline import errors, exits
+from pipeline import errors, exits, install
 from pipeline.config import compose
 from pipeline.errors import UserError
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(install.conf_dir())
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base=None)
@@ -47,6 +46,11 @@ def cli() -> None:
     exits.sigterm_as_interrupt()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     compose.register()
+    others = install.other_pipelines()
+    if others:
+        exits.exit_with(UserError(f"another package called 'pipeline' is installed ({others[0]}) beside this project "
+                                  f"({install.PACKAGE}); one would shadow the other: uninstall it, or install this "
+                                  "project into its own virtual environment"))  # fmt: skip
     misplaced = options_after_overrides(sys.argv[1:])
     if misplaced:
         exits.exit_with(UserError(misplaced))

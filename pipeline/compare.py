@@ -172,6 +172,11 @@ def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text()) if path.is_file() else None
 
 
+def run() -> None:
+    """The console script ``staged-search-compare``: ``main`` with the process's arguments."""
+    raise SystemExit(main())
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
@@ -196,4 +201,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

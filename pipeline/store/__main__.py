@@ -1,3 +1,3 @@
-from pipeline.store.cli import main
+from pipeline.store.cli import run
 
-raise SystemExit(main())
+run()

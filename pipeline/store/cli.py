@@ -78,6 +78,11 @@ def _prune(store: Store, older_than: float | None, keep_last: int | None, damage
                   + (f"; {pruned.locks} stale lock files {would}removed" if pruned.locks else ""))  # fmt: skip
 
 
+def run() -> None:
+    """The console script ``staged-search-store``: ``main`` with the process's arguments."""
+    raise SystemExit(main())
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys

@@ -1,0 +1,181 @@
+"""The fused engine's models: each fold prepared once, the stage's (candidate, fold) models grouped
+into programs, trained, and scored by scikit-learn's scorer on each fold's held-out rows."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import get_scorer
+from sklearn.preprocessing import LabelEncoder
+
+from pipeline import cvresults
+from pipeline.data import make_preprocessor, standardization
+from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
+from pipeline.engines.programs import Compilations, Paused, Program
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One CV fold, preprocessed and encoded exactly as the Keras step of the estimator sees it."""
+
+    x_train: np.ndarray  # float32, rows in the fold's order (validation rows last)
+    y_train: np.ndarray
+    x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
+    X_test: pd.DataFrame  # ... and as the scorer sees it
+    y_test: np.ndarray
+    meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
+    classes: np.ndarray | None
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+
+def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter: Any) -> list[Fold]:
+    """Each fold's own preprocessing and target encoding, fitted on its training part only."""
+    out = []
+    for train, test in splitter.split(X, y):
+        prep = make_preprocessor(X).fit(X.iloc[train])
+        x_train = prep.transform(X.iloc[train]).astype("float32")
+        x_test = prep.transform(X.iloc[test]).astype("float32")
+        y_fit = y.iloc[train]
+        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
+        if task == "regression":
+            values = y_fit.to_numpy(dtype="float64")
+            mean, scale = map(float, standardization(values))
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": "continuous", "n_outputs_expected_": 1}
+            out.append(Fold(y_train=((values - mean) / scale).astype("float32")[:, None], meta=meta, classes=None,
+                            target_mean=mean, target_scale=scale, **common))  # fmt: skip
+        else:
+            encoder = LabelEncoder().fit(y_fit)
+            labels = encoder.transform(y_fit)
+            meta = {"n_features_in_": x_train.shape[1], "target_type_": task, "n_classes_": len(encoder.classes_)}
+            y_train = labels.astype("float32")[:, None] if task == "binary" else labels.astype("int32")
+            out.append(Fold(y_train=y_train, meta=meta, classes=encoder.classes_, **common))
+    return out
+
+
+def cv_results(candidates: Sequence[Mapping[str, Any]], scores: np.ndarray, epochs: np.ndarray, seconds: np.ndarray) -> dict[str, Any]:
+    """GridSearchCV's ``cv_results_`` for the fused models' scores, epochs run and seconds (candidates × folds)."""
+    n = len(candidates)
+    times = {"mean_fit_time": seconds.mean(1), "std_fit_time": seconds.std(1), "mean_score_time": np.zeros(n),
+             "std_score_time": np.zeros(n)}  # fmt: skip
+    return cvresults.columns(candidates, times, {"score": scores, "epochs_run": epochs})
+
+
+class Programs:
+    """A run's programs, one per layout (and fold shape), kept across stages: each is built and compiled once."""
+
+    def __init__(self, task: str, training: dict[str, Any], seed: int, run: RunValues | None = None):
+        self.task, self.training, self.seed, self.run = task, training, seed, run or RunValues()
+        self.compilations = Compilations()
+        self._programs: dict[tuple[Any, ...], Program] = {}
+
+    def __call__(self, models: Sequence[Knobs], meta: dict[str, Any]) -> Program:
+        layout = layout_for(models, self.run)
+        key = (layout, tuple(sorted(meta.items())))
+        if key not in self._programs:
+            self._programs[key] = Program(layout, meta, self.task, self.training, self.seed, self.compilations)
+        return self._programs[key]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every (candidate, fold) model's score and epochs run (candidates × folds), its seconds, and where the models
+    stopped (``paused``: per program group, its members as (candidate, fold) and their loop state)."""
+
+    scores: np.ndarray
+    epochs_run: np.ndarray
+    seconds: np.ndarray
+    paused: dict[tuple[Any, ...], tuple[list[tuple[str, int]], Paused | None]]
+
+
+def run_models(
+    candidates: Sequence[Mapping[str, Any]],
+    folds: Sequence[Fold],
+    programs: Programs,
+    metric: str,
+    on_models_done: Callable[[int], None] = lambda n: None,
+    until: int | None = None,
+    resume: Scored | None = None,
+) -> Scored:
+    """Train and score every (candidate, fold): to each model's own epochs, or ``until`` epochs in all; a model that
+    ``resume`` holds (the same candidate and fold, paused by an earlier call) goes on from where it paused."""
+    models = [knobs(c, programs.training) for c in candidates]
+    names = [_name(c) for c in candidates]
+    groups: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+    for (batch, hidden), members in group(models).items():
+        for c in members:
+            for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
+                groups.setdefault((batch, hidden, tuple(sorted(fold.meta.items()))), []).append((c, f))
+    scorer = get_scorer(metric)
+    shape = (len(candidates), len(folds))
+    scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+    paused: dict[tuple[Any, ...], tuple[list[tuple[str, int]], Paused | None]] = {}
+    for key, running in groups.items():
+        started = time.perf_counter()
+        group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
+        program = programs(group_models, group_folds[0].meta)
+        here = [(names[c], f) for c, f in running]
+        state = None
+        if resume is not None and key in resume.paused:
+            before, held = resume.paused[key]
+            state = held.take([before.index(m) for m in here]) if held is not None else None
+        trained = program.train(group_models, group_folds, until=until, resume=state)
+        paused[key] = (here, trained.paused)
+        outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
+        with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
+            for i, (c, f) in enumerate(running):
+                fold = folds[f]
+                epochs_run[c, f] = trained.epochs_run[i]
+                if trained.finite[i]:
+                    scores[c, f] = float(scorer(_predictions(outputs[i], programs.task, fold), fold.X_test, fold.y_test))
+        seconds[[c for c, _ in running], [f for _, f in running]] = (time.perf_counter() - started) / len(running)
+        on_models_done(len(running))
+    return Scored(scores, epochs_run, seconds, paused)
+
+
+def _name(candidate: Mapping[str, Any]) -> str:
+    """A candidate's identity across calls (its whole configuration), to find its paused models again."""
+    return repr(sorted(candidate.items()))
+
+
+def _predictions(outputs: np.ndarray, task: str, fold: Fold) -> _Predictions:
+    """A trained model's outputs on its fold's held-out rows, as an estimator the scorer accepts."""
+    if task == "regression":
+        return _Predictions(outputs[:, 0] * fold.target_scale + fold.target_mean, fold.X_test)
+    proba = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if task == "binary" else outputs
+    assert fold.classes is not None  # a classification fold has its classes
+    return _ClassPredictions(proba, fold.classes, fold.X_test)
+
+
+class _Predictions(RegressorMixin, BaseEstimator):
+    """A trained fold model's predictions on its held-out rows, as an estimator the scorer accepts."""
+
+    def __init__(self, values: np.ndarray, X: pd.DataFrame):
+        self.values, self.X = values, X
+
+    def predict(self, X: Any) -> Any:
+        _check_rows(X, self.X)
+        return self.values
+
+
+class _ClassPredictions(ClassifierMixin, BaseEstimator):
+    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
+        self.proba, self.classes_, self.X = proba, classes, X
+
+    def predict_proba(self, X: Any) -> Any:
+        _check_rows(X, self.X)
+        return self.proba
+
+    def predict(self, X: Any) -> Any:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _check_rows(X: Any, expected: pd.DataFrame) -> None:
+    if X is not expected:
+        raise ValueError("these predictions were computed for the fold's held-out rows only")

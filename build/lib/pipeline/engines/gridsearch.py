@@ -1,0 +1,113 @@
+"""The GridSearchCV engine: one scikeras fit per candidate × fold, through scikit-learn's search loop.
+
+The candidates come from the stage strategy; ``searchcv.CandidateSearchCV`` is scikit-learn's
+``BaseSearchCV`` with a ``_run_search`` that evaluates exactly them, so scores, failed fits
+(NaN, never hidden) and the ``cv_results_`` columns are scikit-learn's own. Keras and
+scikit-learn's model selection are imported when a stage is evaluated, not by building the engine.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.config.schema import RunSpec
+from pipeline.engines import cluster, execution, workers
+from pipeline.engines.base import Progress
+from pipeline.errors import StageFailed, exception_line, out_of_memory
+from pipeline.records import Budget, Dataset, Evaluation, Problem
+
+log = logging.getLogger(__name__)
+
+
+class GridSearchEngine:
+    """Stages through scikit-learn's search loop on loky workers or a Dask cluster."""
+
+    name = "gridsearchcv"
+    continues = False  # each fit starts afresh: a budget's resume is ignored, the models train from scratch
+
+    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print) -> None:
+        self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
+        self._exit = contextlib.ExitStack()
+        self._dask: Any = None  # a distributed.Client when execution=dask
+
+    @staticmethod
+    def unsupported(spec: RunSpec) -> str | None:
+        return None  # the engine every configuration can run on
+
+    def identity(self) -> dict[str, Any]:
+        return {"engine": self.name, **execution.library_versions(self.execution.keras_backend)}
+
+    def __enter__(self) -> GridSearchEngine:
+        warning = execution.select_backend(self.execution.keras_backend, self.execution.compile_cache)
+        if warning:
+            self.note(warning)
+        if self.execution.kind == "dask":
+            self._dask = self._exit.enter_context(cluster.dask_cluster(self.execution.address, self.execution.workers))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._exit.close()
+
+    def load(self) -> None:
+        """Import Keras and scikeras now, so that a stage's seconds leave the imports out."""
+        import pipeline.engines.estimators  # noqa: F401
+
+    def evaluate(self, problem: Problem, stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
+                 progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
+        """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; with a budget,
+        each fit trains its epochs (from scratch, as ``HalvingGridSearchCV``'s rungs do)."""
+        from pipeline.engines.estimators import make_estimator
+        from pipeline.engines.searchcv import NET, CandidateSearchCV, EpochsRun, FitScore, folds
+
+        train = problem.train
+        estimator = make_estimator(train, base, self.model, seed=problem.seed)
+        if budget is not None:
+            estimator.set_params(**{f"{NET}__epochs": budget.epochs})
+        routed = [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates]
+        cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
+        search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
+                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught, workers.fits_running(self.n_jobs, progress, self._dask):
+            warnings.simplefilter("always")
+            try:
+                search.fit(train.X, train.y)
+            except ValueError as exc:  # scikit-learn raises when every fit raised
+                if "fits failed" not in str(exc):
+                    raise
+                log.error("stage %s: every fit raised\n%s", stage, exc)
+                raise StageFailed(stage, problem.fits(len(candidates)), exception_line(str(exc))) from None
+            except Exception as exc:  # a lost worker: loky's TerminatedWorkerError, Dask's KilledWorker, MemoryError
+                if type(exc).__name__ not in ("TerminatedWorkerError", "KilledWorker", "MemoryError"):
+                    raise
+                raise out_of_memory(stage, "a worker ran out of memory or was killed", exc,
+                                    "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons") from None
+        return Evaluation(_unrouted(search.cv_results_), _first_fit_error(caught))
+
+    def refit(self, problem: Problem, params: dict[str, Any], test: Dataset, path: Path) -> float:
+        from pipeline.engines.estimators import refit
+
+        return refit(problem, params, self.model, test, path)
+
+
+def _unrouted(cv_results: dict[str, Any]) -> dict[str, Any]:
+    """``cv_results_`` with the Pipeline step's prefix taken off the parameter names."""
+    from pipeline.engines.searchcv import NET
+
+    prefix = f"param_{NET}__"
+    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()}
+    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items()} for p in cv_results["params"]]
+    return columns
+
+
+def _first_fit_error(caught: list[warnings.WarningMessage]) -> str | None:
+    """The exception line of the first fit that raised; its whole traceback goes to the run log."""
+    for w in caught:
+        text = str(w.message)
+        if "fits failed" in text.lower():
+            log.error("%s", text)
+            return exception_line(text)
+    return None

@@ -1,0 +1,149 @@
+"""Where each model sits in a fused program: the widest, deepest network of the run, padded and masked.
+
+Every knob of the catalogue varies per model inside one program: width (hidden units beyond a
+model's width are masked to zero, so they get zero gradients and the math is the narrow
+network's), depth (layers beyond a model's depth pass their input through), activation (a
+per-model choice among the program's), dropout rate (a per-model rate on one shared draw of
+noise), optimizer (every model carries the state of each of the program's optimizers and takes
+its own one's update), learning rate, momentum, initializer and epochs. Only the batch size, and
+whether a network has hidden layers at all, give a program of its own.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.engines.network import NOT_SEARCHABLE, build_network
+
+NETWORK_DEFAULTS = {name: p.default for name, p in inspect.signature(build_network).parameters.items()
+                    if name not in NOT_SEARCHABLE}  # fmt: skip  # depth 2, neurons 16, relu, glorot_uniform, dropout 0
+DEFAULT_OPTIMIZER = "rmsprop"  # scikeras' default when no optimizer is given
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # where momentum 0 in the momentum branch is the plain update
+PER_MODEL_OPTIMIZER_ARGS = ("learning_rate", "momentum")  # numbers each model holds; other arguments make a variant
+
+Variant = tuple[str, tuple[tuple[str, Any], ...]]  # an optimizer and its fixed arguments
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """One model's values, read from its parameters (defaults: ``build_network``'s and Keras')."""
+
+    width: int
+    depth: int
+    activation: str
+    dropout: float
+    init: str
+    optimizer: Variant
+    learning_rate: float | None  # None: the optimizer's own default
+    momentum: float
+    epochs: int
+    batch_size: int
+
+
+def knobs(params: Mapping[str, Any], training: Mapping[str, Any]) -> Knobs:
+    net = {k: params.get(f"model__{k}", v) for k, v in NETWORK_DEFAULTS.items()}
+    fixed = tuple(sorted((k.removeprefix("optimizer__"), v) for k, v in params.items()
+                         if k.startswith("optimizer__") and k.removeprefix("optimizer__") not in PER_MODEL_OPTIMIZER_ARGS))  # fmt: skip
+    return Knobs(width=int(net["neurons"]), depth=int(net["depth"]), activation=net["activation"],
+                 dropout=float(net["dropout"]), init=net["init"], optimizer=(params.get("optimizer", DEFAULT_OPTIMIZER), fixed),
+                 learning_rate=params.get("optimizer__learning_rate"), momentum=float(params.get("optimizer__momentum", 0.0)),
+                 epochs=int(params.get("epochs", training["epochs"])),
+                 batch_size=int(params.get("batch_size", training["batch_size"])))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The static part of a program: what its models are padded to and the choices they pick from."""
+
+    width: int
+    depth: int  # 0: no hidden layers (a program of its own)
+    activations: tuple[str, ...]
+    optimizers: tuple[Variant, ...]
+    dropout: bool
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class RunValues:
+    """The choices a run's stages may ask for, so that stages of one size share a program.
+
+    One layout (the run's widest, deepest network with every activation and optimizer it may
+    ask for) makes one compiled program serve every stage: compiling is what a cold run pays
+    for. Each stage then skips, at run time, the layers, activations and optimizers it does
+    not use (``Program._stage``).
+    """
+
+    widths: frozenset[int] = frozenset()
+    depths: frozenset[int] = frozenset()
+    activations: frozenset[str] = frozenset()
+    optimizers: frozenset[str] = frozenset()
+    dropout: bool = False
+
+    @classmethod
+    def of(cls, grids: Iterable[Mapping[str, Any]]) -> RunValues:
+        """From the base values and every stage grid of a run (values as lists)."""
+        values: dict[str, set[Any]] = {}
+        for grid in grids:
+            for key, options in grid.items():
+                values.setdefault(key, set()).update(options if isinstance(options, list) else [options])
+        return cls(frozenset(values.get("model__neurons", ())), frozenset(values.get("model__depth", ())),
+                   frozenset(values.get("model__activation", ())), frozenset(values.get("optimizer", ())),
+                   any(v > 0 for v in values.get("model__dropout", ())))  # fmt: skip
+
+
+def layout_for(models: Sequence[Knobs], run: RunValues = RunValues()) -> Layout:  # noqa: B008 (frozen, shared)
+    """The layout of ``models`` (all of one batch size and one of depth 0 / depth > 0), with the run's choices."""
+    hidden = models[0].depth > 0
+    return Layout(
+        width=max([m.width for m in models] + list(run.widths)) if hidden else 0,
+        depth=max([m.depth for m in models] + list(run.depths)) if hidden else 0,
+        activations=tuple(sorted({m.activation for m in models} | (run.activations if hidden else set()))),
+        optimizers=tuple(sorted({m.optimizer for m in models} | {(name, ()) for name in run.optimizers}, key=repr)),
+        dropout=hidden and (run.dropout or any(m.dropout > 0 for m in models)),
+        batch_size=models[0].batch_size,
+    )
+
+
+def group(models: Sequence[Knobs]) -> dict[tuple[int, bool], list[int]]:
+    """Models that can share a program: the same batch size, and hidden layers or none."""
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for i, m in enumerate(models):
+        groups.setdefault((m.batch_size, m.depth > 0), []).append(i)
+    return groups
+
+
+def embed(weights: Sequence[np.ndarray], depth: int, layout: Layout, n_features: int) -> list[np.ndarray]:
+    """A model's own weights (kernel, bias per Dense layer) in the layout's padded arrays, zeros elsewhere."""
+    out = []
+    for layer in range(layout.depth):
+        kernel = np.zeros((n_features if layer == 0 else layout.width, layout.width), "float32")
+        bias = np.zeros(layout.width, "float32")
+        if layer < depth:
+            own_kernel, own_bias = weights[2 * layer], weights[2 * layer + 1]
+            kernel[: own_kernel.shape[0], : own_kernel.shape[1]] = own_kernel
+            bias[: own_bias.shape[0]] = own_bias
+        out += [kernel, bias]
+    own_kernel, own_bias = weights[-2], weights[-1]
+    kernel = np.zeros((layout.width if layout.depth else n_features, own_kernel.shape[1]), "float32")
+    kernel[: own_kernel.shape[0]] = own_kernel
+    return [*out, kernel, np.asarray(own_bias, "float32")]
+
+
+class InitialWeights:
+    """Each model's starting weights: its own seeded Keras build (as every GridSearchCV fit starts), built once."""
+
+    def __init__(self, meta: dict[str, Any], seed: int):
+        self.meta, self.seed = meta, seed
+        self._built: dict[tuple[Any, ...], list[np.ndarray]] = {}
+
+    def __call__(self, m: Knobs) -> list[np.ndarray]:
+        # The dropout layers take seeds from the same sequence as the initializers, so dropout > 0 matters too.
+        key = (m.width, m.depth, m.init, m.dropout > 0)
+        if key not in self._built:
+            model = build_network(self.meta, depth=m.depth, neurons=m.width, init=m.init, dropout=m.dropout, seed=self.seed)
+            self._built[key] = [np.asarray(v.value) for v in model.trainable_variables]
+        return self._built[key]

@@ -1,0 +1,74 @@
+"""How the command ends: one ``error: <message>`` line and the error's exit code, never a traceback; and signals.
+
+``python -m pipeline`` prints the line and exits with ``exit_code``; ``HYDRA_FULL_ERROR=1``
+shows the traceback instead. Ctrl+C and SIGTERM end a run the same way, once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.errors import Interrupted, PipelineError, Terminated
+
+show_traceback = False  # set by the entry point from HYDRA_FULL_ERROR=1
+
+
+def exit_with(error: PipelineError) -> None:
+    """Print ``error: <message>`` and exit with its code (or raise it, for a traceback)."""
+    import sys
+
+    if show_traceback:
+        raise error
+    if not isinstance(error, Interrupted):
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    # One Ctrl+C ends the run: more presses while it exits change nothing (nor reach a native library's own handler
+    # mid-teardown, such as LLVM's in an XLA compile). Everything is stored and the engines are closed by now; an
+    # interrupted XLA compile can still have threads running, and the C++ teardown of a normal exit then aborts
+    # ("pure virtual method called", exit -6 instead of 130): leave without it. Workers end by their watchdog, as
+    # after kill -9 (tested).
+    import logging
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print(f"error: {error}", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(error.exit_code)
+
+
+def never_swallow_ctrl_c() -> None:
+    """Deliver a Ctrl+C again when Python swallowed it.
+
+    The KeyboardInterrupt of a Ctrl+C is raised wherever the main thread happens to be; inside
+    a weakref callback or ``__del__`` (garbage collection) Python only prints "Exception ignored"
+    and carries on, and the run would finish as if nothing had been pressed.
+    """
+    import _thread
+    import signal
+    import sys
+    import threading
+
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            # From another thread, a moment later: raised here, it would be swallowed again.
+            signum = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+            threading.Timer(0.05, _thread.interrupt_main, args=(signum,)).start()
+        else:
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def sigterm_as_interrupt() -> None:
+    """SIGTERM raises ``Terminated`` in the main thread, so it is handled exactly as Ctrl+C is."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)

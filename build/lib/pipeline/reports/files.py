@@ -1,0 +1,172 @@
+"""The run folder: summary, winners, test score, one cv_results table per stage, and ``report.md``.
+
+``RunFolder`` is the observer that writes them; reads and writes only tables and JSON.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config.schema import RunSpec
+from pipeline.errors import writing
+from pipeline.importance import numbered
+from pipeline.observers import Observer
+from pipeline.records import Duel, Importance, RunResult, StageResult
+from pipeline.reports.words import describe, duel_sentence, importance_sentence
+
+SUMMARY_COLUMNS = (
+    "pass", "stage", "tuned", "winner", "mean_score", "std_score", "candidates", "fits", "failed_fits", "seconds", "skipped",
+    "reused", "seconds_saved", "fits_reused", "model_epochs", "ties", "decision",
+)  # fmt: skip
+
+
+class RunFolder(Observer):
+    """Writes each stage's table as soon as it ends (a stopped run keeps what it learned), the rest at the end."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []  # notes can come before the run starts (an engine's fallback, say)
+
+    def run_started(self, spec: RunSpec, run_dir: Path) -> None:
+        self.run_dir, self.max_epochs = run_dir, spec.model.epochs
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def stage_finished(self, index: int, result: StageResult) -> None:
+        with writing("hydra.run.dir", self.run_dir, f"the table of stage {result.stage}"):
+            write_stage(self.run_dir, index, result)
+
+    def run_finished(self, result: RunResult) -> None:
+        with writing("hydra.run.dir", self.run_dir, "the summary and report"):
+            write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel,
+                      result.importance)  # fmt: skip
+            write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes,
+                         result.duel, result.importance)  # fmt: skip
+
+
+def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
+    return run_dir / "cv_results" / f"{index:02d}_{stage}.csv"
+
+
+def write_stage(run_dir: Path, index: int, result: StageResult) -> None:
+    """Written as soon as the stage ends, so a stopped run keeps what it learned."""
+    path = cv_results_path(run_dir, index, result.stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.cv_results.to_csv(path, index=False)
+
+
+def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "pass": r.pass_number,
+            "stage": r.stage,
+            "tuned": " ".join(r.tuned),
+            "winner": json.dumps(r.winner, sort_keys=True),
+            "mean_score": r.mean_score,
+            "std_score": r.std_score,
+            "candidates": r.candidates,
+            "fits": r.fits,
+            "failed_fits": r.failed_fits,
+            "seconds": round(r.seconds, 2),
+            "skipped": "; ".join(r.skipped),
+            "reused": r.reused,
+            "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
+            "fits_reused": r.fits if r.reused else r.fits_reused,
+            "model_epochs": r.model_epochs,
+            "ties": json.dumps(list(r.ties), sort_keys=True),
+            "decision": describe(r.decision),
+        }
+        for r in results
+    ]
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def write_run(run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str, test_score: float,
+              duel: Duel | None = None, importance: Importance | None = None) -> None:  # fmt: skip
+    summary_frame(results).to_csv(run_dir / "summary.csv", index=False)
+    if importance is not None:  # order=auto: what the screening measured and the order it chose
+        _write_json(run_dir / "importance.json", dataclasses.asdict(importance) | {"says": importance_sentence(importance)})
+    _write_json(run_dir / "best_params.json", best_params)
+    _write_json(run_dir / "test_score.json", {"metric": metric, "value": test_score})
+    if duel is not None:  # did tuning pay: the gain over the starting configuration, and which one was kept
+        _write_json(run_dir / "duel.json", dataclasses.asdict(duel) | {"metric": metric,
+                                                                          "says": duel_sentence(duel, metric)})
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int,
+                 notes: Sequence[str] = (), duel: Duel | None = None, importance: Importance | None = None) -> Path:  # fmt: skip
+    """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
+    from pipeline.reports import plots
+
+    charts = run_dir / "charts"
+    charts.mkdir(exist_ok=True)
+    lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", ""]
+    if duel is not None:
+        lines += ["## Did tuning pay?", "", f"Final duel: {duel_sentence(duel, metric)}.", ""]
+    if importance is not None:
+        plots.importance_chart(importance, charts / "importance.png")
+        rows = pd.DataFrame([{"stage": m.stage, "share": f"{m.share:.1%}", "95 % interval": f"{m.low:.1%} – {m.high:.1%}",
+                              "ran": "skipped" if m.stage in importance.skipped else importance.order.index(m.stage) + 1}
+                             for m in importance.stages])  # fmt: skip
+        lines += ["## Order chosen by the data (order=auto)", "", f"{importance_sentence(importance)}.", "",
+                  f"Order ({importance.direction}): {' → '.join(importance.order)}.", "", markdown_table(rows), "",
+                  "![stage importance](charts/importance.png)", ""]  # fmt: skip
+    lines += ["## Summary", ""]
+    summary = summary_frame(results).drop(columns=["tuned", "decision"])
+    lines += [markdown_table(summary), ""]
+    if notes:
+        lines += ["## Notes", "", *(f"- {note}" for note in notes), ""]
+    plots.path_chart(results, charts / "path.png", metric)
+    lines += ["## Score across stages", "", "![score across stages](charts/path.png)", ""]
+    lines += ["## Stages", ""]
+    for index, result in numbered(results):
+        name = f"{index:02d}_{result.stage}.png"
+        if len(result.cv_results):
+            plots.stage_chart(result, charts / name, metric)
+        ties = ", ".join(json.dumps(t) for t in result.ties) or "none"
+        lines += [f"### {index}. {result.stage}" + (f" (pass {result.pass_number})" if result.pass_number > 1 else ""), "",
+                  f"Winner {json.dumps(result.winner)}: {result.mean_score:.4f} ± {result.std_score:.4f}; "
+                  f"tied within one standard error: {ties}.", ""]  # fmt: skip
+        if decided := describe(result.decision):
+            lines += [f"Decision: {decided}.", ""]
+        if result.skipped:
+            lines += [f"Skipped: {'; '.join(result.skipped)}.", ""]
+        if len(result.cv_results):
+            lines += [f"![{result.stage}](charts/{name})", ""]
+    plots.epochs_chart(results, charts / "epochs.png", max_epochs)
+    ran = [plots.epochs_run(r.cv_results, max_epochs) for r in results]
+    epochs = np.concatenate(ran) if ran else np.array([])
+    early = int((epochs < max_epochs).sum())
+    lines += ["## Early stopping", "",
+              f"{early} of {epochs.size} fits stopped before the {max_epochs}-epoch limit "
+              f"(median {np.median(epochs) if epochs.size else float('nan'):.0f} epochs run)"
+              + ("; of raced stages, only the fits given the whole budget count" if any("iter" in r.cv_results
+                 for r in results) else "") + ".", "",
+              "![epochs run](charts/epochs.png)", ""]  # fmt: skip
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A table in Markdown: floats to 4 digits, ``|`` inside a cell escaped (report.md, comparison.md)."""
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value).replace("|", "\\|")

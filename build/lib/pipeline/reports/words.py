@@ -1,0 +1,81 @@
+"""A stage's decision in words: the same sentence for the terminal, summary.csv, report.md and the tracker."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.records import Decision, Duel, Importance
+from pipeline.space import label
+
+
+def describe(decision: Decision) -> str:
+    """``raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs; kept: …; re-tuned learning_rate: …`` (empty: nothing to say)."""
+    parts = [f"raced: {rungs_text(decision.rungs)}" if decision.rungs else "", *decision.notes,
+             _incumbent(decision), _retuned(decision)]  # fmt: skip
+    return "; ".join(p for p in parts if p)
+
+
+def rungs_text(rungs: Sequence[Sequence[int]]) -> str:
+    """``25 → 9 → 3 candidates at 11, 33, 100 epochs``."""
+    return (f"{' → '.join(str(n) for n, _ in rungs)} candidates at "
+            f"{', '.join(str(e) for _, e in rungs)} epochs")  # fmt: skip
+
+
+def _incumbent(d: Decision) -> str:
+    name = label(d.challenger or {})
+    return {
+        None: "",
+        "absent": "the frozen value is not among the final candidates: the best",
+        "kept_best": "kept: the frozen value scored best",
+        "failed": "switched: the frozen value failed to train",
+        "switched": f"switched to {name}: {d.gain or 0:+.4f} over the frozen value beyond the noise (p = {d.p_value or 0:.3f})",
+        "kept": f"kept: no candidate beat it beyond the noise (best {name} {d.gain or 0:+.4f}, p = {d.p_value or 0:.2f})",
+    }[d.incumbent]
+
+
+def _retuned(d: Decision) -> str:
+    if d.retuned is None:
+        return ""
+    names = ", ".join(k.split("__")[-1] for k in d.retuned)
+    text = f"re-tuned {names}: the winner scored best at {label(d.retuned)}"
+    if d.flipped_from is not None:
+        text += f"; re-tuning flipped the winner (at the frozen values: {label(d.flipped_from)})"
+    return text
+
+
+def duel_sentence(duel: Duel, metric: str) -> str:
+    """``tuning gained +0.0210 ± 0.0120 accuracy over the starting configuration (p = 0.010, 9 paired splits)``."""
+    if not duel.splits:
+        return "the tuned configuration is the starting one (no stage changed it): nothing to compare"
+    if duel.gain == float("inf"):
+        return "the starting configuration failed to train in the final duel: tuning paid"
+    measured = (f"{duel.gain:+.4f} ± {duel.half_width:.4f} {metric} over the starting configuration "
+                f"(p = {duel.p_value:.3f}, {duel.splits} paired splits)")  # fmt: skip
+    if duel.beyond_noise:
+        return f"tuning gained {measured}"
+    kept = ("kept the starting configuration (search.guard=true)" if duel.kept_start
+            else "kept the tuned configuration (search.guard=false)")  # fmt: skip
+    return f"no gain beyond the noise: {measured}; {kept}"
+
+
+def importance_sentence(importance: Importance) -> str:
+    """``depth and lr_momentum explain 71% of the variation in CV score on this data; activation and init less
+    than 5%: skipped`` (the stages that together explain at least half, then the ones skipped)."""
+    ranked = importance.stages
+    if not any(m.share > 0 for m in ranked):
+        return (f"the screening ({importance.configurations} configurations) could not tell the stages apart: "
+                "the catalogue's order, nothing skipped")  # fmt: skip
+    leading, explained = [], 0.0
+    for m in ranked:
+        leading.append(m.stage)
+        explained += m.share
+        if explained >= 0.5:
+            break
+    text = (f"{_and(leading)} explain{'s' if len(leading) == 1 else ''} {explained:.0%} of the variation in CV score on "
+            f"this data ({importance.configurations} configurations screened)")  # fmt: skip
+    if importance.skipped:
+        text += f"; {_and(list(importance.skipped))} less than {importance.skip_below:.0%}: skipped"
+    return text
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

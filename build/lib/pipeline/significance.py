@@ -1,0 +1,49 @@
+"""The corrected paired t-test on cross-validation scores: one test for selection, the final duel and comparison."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+ALPHA = 0.05  # "beyond the noise": a p-value below this (selection, the final duel, the comparison of orderings)
+
+
+def corrected_variance(differences: Any, cv: int) -> float:
+    """The variance of the mean of paired per-split differences, with Nadeau and Bengio's correction.
+
+    Training sets of CV splits overlap, so the plain paired t-test is over-confident: the
+    variance is scaled by ``1/J + n_test/n_train`` over the J splits, and with k-fold CV
+    ``n_test/n_train = 1/(k - 1)`` whatever the number of repeats or seeds (``cv`` is k).
+    """
+    d = np.asarray(differences, dtype=float)
+    return float(d.var(ddof=1) * (1 / d.size + 1 / max(cv - 1, 1))) if d.size > 1 else 0.0
+
+
+def interval(differences: Any, cv: int, level: float = 0.95) -> float:
+    """Half the width of the ``level`` interval of the mean difference (corrected variance, Student's t)."""
+    d = np.asarray(differences, dtype=float)
+    variance = corrected_variance(d, cv)
+    if variance <= 0:
+        return 0.0
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + level / 2, df=d.size - 1) * np.sqrt(variance))
+
+
+def corrected_ttest(differences: Any, cv: int, alternative: str = "two-sided") -> float:
+    """p-value of paired per-split score differences, with Nadeau and Bengio's correction (``corrected_variance``).
+
+    ``alternative``: "two-sided", or "greater" (the mean difference is above zero).
+    """
+    d = np.asarray(differences, dtype=float)
+    variance = corrected_variance(d, cv)
+    if variance <= 0:
+        if alternative == "greater":
+            return 0.0 if d.size and d.mean() > 0 else 1.0
+        return 1.0 if not d.size or d.mean() == 0 else 0.0
+    from scipy import stats
+
+    t = d.mean() / np.sqrt(variance)
+    if alternative == "greater":
+        return float(stats.t.sf(t, df=d.size - 1))
+    return float(2 * stats.t.sf(abs(t), df=d.size - 1))

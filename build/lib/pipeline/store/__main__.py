@@ -1,0 +1,3 @@
+from pipeline.store.cli import run
+
+run()
