@@ -1,3 +1,0 @@
-from pipeline.store.cli import run
-
-run()
