@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import ROOT, cli, row, summary
+from benchmarks.suite import noise as held_out_noise
 
 DATASETS = {"breast_cancer": 569, "wine": 178, "digits": 1797, "diabetes": 442}  # rows (held out: 20 %)
 SEEDS = (0, 1, 2, 3, 4)
@@ -23,7 +24,7 @@ def auto(work: Path) -> list[dict]:
     rows = []
     RESULTS.mkdir(parents=True, exist_ok=True)
     for dataset, size in DATASETS.items():
-        noise = float(2 * np.sqrt(2 * 0.25 / np.ceil(0.2 * size)))  # two standard errors of a held-out difference
+        noise = held_out_noise(int(np.ceil(0.2 * size)))
         held_out: dict[str, list[float]] = {name: [] for name in RUNS}
         fits: dict[str, list[int]] = {name: [] for name in RUNS}
         trained: dict[str, list[int]] = {name: [] for name in RUNS}

@@ -47,9 +47,7 @@ def pick_winner(
 
 def _within_paired_se(table: pd.DataFrame, best: int, row: int, folds: int) -> bool:
     """Whether ``row``'s mean deficit to ``best`` over the shared splits is at most one corrected standard error."""
-    splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
-    d = table.loc[best, splits].to_numpy(float) - table.loc[row, splits].to_numpy(float)
-    d = d[np.isfinite(d)]
+    d = paired_differences(table, best, row)
     return bool(d.size) and float(d.mean()) <= np.sqrt(corrected_variance(d, folds))
 
 
@@ -67,6 +65,13 @@ def simplicity(params: Mapping[str, Any], simpler: Simpler) -> tuple[float, ...]
         else:
             key.append(rule.index(value) if value in rule else len(rule))
     return tuple(key)
+
+
+def paired_differences(table: pd.DataFrame, a: int, b: int) -> np.ndarray:
+    """Row ``a``'s score minus row ``b``'s on every split both finished (the folds are shared: paired)."""
+    splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
+    d = table.loc[a, splits].to_numpy(float) - table.loc[b, splits].to_numpy(float)
+    return np.asarray(d[np.isfinite(d)], dtype=float)
 
 
 def incumbent_row(table: pd.DataFrame, current: Mapping[str, Any]) -> int | None:
@@ -91,9 +96,7 @@ def keep_or_switch(table: pd.DataFrame, best: int, incumbent: int | None, cv: in
         return best, {"incumbent": "kept_best"}
     if not np.isfinite(table.loc[incumbent, "mean_test_score"]):
         return best, {"incumbent": "failed"}
-    splits = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
-    d = table.loc[best, splits].to_numpy(float) - table.loc[incumbent, splits].to_numpy(float)
-    d = d[np.isfinite(d)]
+    d = paired_differences(table, best, incumbent)
     p = corrected_ttest(d, cv, alternative="greater")
     verdict = {"challenger": json.loads(table.loc[best, "params"]), "gain": float(d.mean()), "p_value": p}
     if p < ALPHA:  # a challenger must beat the incumbent with a one-sided p below it
