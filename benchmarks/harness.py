@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    api,
     auto,
     column,
     default_command,
@@ -45,7 +46,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
     "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
     "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin, "auto": auto.auto,
-    "auto_budget": auto.auto_budget,
+    "auto_budget": auto.auto_budget, "api_overhead": api.api_overhead,
 }  # fmt: skip
 
 

@@ -178,6 +178,17 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
                           "set dataset.task=multiclass to classify them")  # fmt: skip
 
 
+def from_arrays(X: Any, y: Any, task: str = "", name: str = "data") -> Dataset:
+    """``X`` and ``y`` as given to ``fit`` (arrays, DataFrames, lists) as a ``Dataset``: a DataFrame (columns 0, 1, …
+    when unnamed) and a Series."""
+    target = y.reset_index(drop=True) if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    return Dataset(name, frame(X), target.rename("target"), task)
+
+
+def frame(X: Any) -> pd.DataFrame:
+    return X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+
+
 def split(data: Dataset, test_size: float, seed: int) -> tuple[Dataset, Dataset]:
     """Held-out test part, stratified for classification; the search never sees it."""
     from sklearn.model_selection import train_test_split
@@ -230,9 +241,9 @@ def standardization(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.mean(axis=0), y.std(axis=0) + 1e-12
 
 
-def check_folds(train: Dataset, cv: int, test_size: float) -> None:
-    """After the test split: the folds need ``cv`` rows of every class (two rows per fold for regression)."""
-    held_out = f"after dataset.test_size={test_size} was held out"
+def check_folds(train: Dataset, cv: int, test_size: float | None = None) -> None:
+    """After the test split (if any): the folds need ``cv`` rows of every class (two rows per fold for regression)."""
+    held_out = f"after dataset.test_size={test_size} was held out" if test_size is not None else "in the data given"
     if train.task == "regression":
         if len(train.y) < 2 * cv:
             raise UserError(f"search.cv={cv}: {len(train.y)} rows are left for the search {held_out}; "

@@ -191,7 +191,7 @@ class RunResult:
     stages: tuple[StageResult, ...]
     best_params: dict[str, Any]
     metric: str
-    test_score: float
+    test_score: float | None  # None: no held-out part (StagedSearchCV searched all the data it was given)
     run_dir: Path
     duel: Duel | None = None  # None: search.final_repeats=0
     importance: Importance | None = None  # None: no order=auto

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,7 +42,8 @@ class Progress:
 
 
 def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progress: Progress | None = None) -> RunResult:
-    """Run every stage of ``spec`` in order with ``engine``; observers write the run folder."""
+    """Run every stage of ``spec`` in order with ``engine`` on the configured dataset, then the final refit on its
+    training part, scored on the held-out part; observers write the run folder."""
     progress = progress or Progress()
     observers.run_started(spec, run_dir)
     full = data.load_dataset(spec.dataset)
@@ -52,8 +53,46 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     data.check_folds(train, spec.search.cv, spec.dataset.test_size)
     problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
                       spec.search.repeats)  # fmt: skip
+    found = search(spec, engine, problem, observers, progress)
+    results, best_params, stored = found.stages, found.best_params, found.stored
+
+    def refit() -> FinalModel:
+        path = run_dir / "model.keras"
+        with writing("hydra.run.dir", run_dir, "the final model"), _refit_failure(best_params, results):
+            return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
+
+    with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
+        final = found.store.stages.fetch_or_compute_final(describe_final(found.shared, best_params, test), refit)
+        if final.reused:
+            with writing("hydra.run.dir", run_dir, "the final model"):
+                shutil.copyfile(final.model_path, run_dir / "model.keras")
+    result = RunResult(results, best_params, problem.metric, final.test_score, run_dir, found.duel, found.importance)
+    kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
+    with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
+        observers.run_finished(result)
+    progress.where = f"after the run finished, while closing; its run folder {run_dir} is complete; nothing was lost"
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Searched:
+    """What the stages (and the final duel) found: both front ends' answer before their own final fit."""
+
+    stages: tuple[StageResult, ...]
+    best_params: dict[str, Any]
+    duel: Duel | None
+    importance: Importance | None
+    store: Store
+    shared: dict[str, Any]  # what every store entry of the run shares (``describe_run``)
+    stored: str  # "N completed stages stored", for the messages of what comes after
+
+
+def search(spec: RunSpec, engine: Engine, problem: Problem, observers: Observer, progress: Progress | None = None) -> Searched:
+    """The staged search itself, shared by the command line and ``StagedSearchCV``: every stage of ``spec`` on
+    ``problem`` through ``engine`` and the stage store, each winner frozen, then the final duel if asked."""
+    progress = progress or Progress()
     store = Store(spec.store.dir, spec.store.mode, report=observers.note)
-    shared = describe_run(spec, train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
+    shared = describe_run(spec, problem.train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
     results, current, importance = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
     best_params = space.effective_params(current, spec.conditions())
@@ -62,23 +101,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
         with _interrupted_as(f"during the final duel; {stored}; run the same command to finish"):
             paid = _final_duel(spec, engine, problem, store, observers, best_params)
         best_params = paid.start if paid.kept_start else best_params
-
-    def refit() -> FinalModel:
-        path = run_dir / "model.keras"
-        with writing("hydra.run.dir", run_dir, "the final model"), _refit_failure(best_params, results):
-            return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
-
-    with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
-        final = store.stages.fetch_or_compute_final(describe_final(shared, best_params, test), refit)
-        if final.reused:
-            with writing("hydra.run.dir", run_dir, "the final model"):
-                shutil.copyfile(final.model_path, run_dir / "model.keras")
-    result = RunResult(tuple(results), best_params, problem.metric, final.test_score, run_dir, paid, importance)
-    kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
-    with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
-        observers.run_finished(result)
-    progress.where = f"after the run finished, while closing; its run folder {run_dir} is complete; nothing was lost"
-    return result
+    return Searched(tuple(results), best_params, paid, importance, store, shared, stored)
 
 
 def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, shared: dict[str, Any], observers: Observer,
@@ -192,7 +215,7 @@ def _staged_candidates(spec: RunSpec, store: Store, shared: dict[str, Any], obse
 
 
 @contextlib.contextmanager
-def _refit_failure(params: dict[str, Any], results: list[StageResult]) -> Iterator[None]:
+def _refit_failure(params: dict[str, Any], results: Sequence[StageResult]) -> Iterator[None]:
     """A final refit that raises is never a dead end: one line naming the winners' stages and their store keys
     (a stored winner that cannot be refit would fail every rerun the same way) and how to remove them."""
     try:

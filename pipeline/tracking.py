@@ -138,8 +138,8 @@ class Tracker(Observer):
         if self.run_id is None:
             return
         self._params(self.run_id, {f"best.{k}": v for k, v in result.best_params.items()})
-        self._metrics(self.run_id, {f"test_{result.metric}": result.test_score,
-                                    "fits": sum(r.fits for r in result.stages if not r.reused)})  # fmt: skip
+        tested = {f"test_{result.metric}": result.test_score} if result.test_score is not None else {}
+        self._metrics(self.run_id, {**tested, "fits": sum(r.fits for r in result.stages if not r.reused)})
         if result.duel is not None and result.duel.splits:  # did tuning pay (the final duel)
             duel = result.duel
             self._metrics(self.run_id, {"duel_gain": duel.gain, "duel_half_width": duel.half_width,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.config.catalogue import check_values, normalised, number
@@ -28,8 +29,12 @@ DASK_ADDRESS = r"((tcp|tls|ucx|ws|wss)://)?([\w\-]+(\.[\w\-]+)*|\[[0-9a-fA-F:]+\
 MLFLOW_MISSING = "tracking=mlflow: MLflow is not installed; pip install -e '.[mlflow]' (or tracking=none)"
 
 
-def validate(spec: RunSpec) -> RunSpec:
-    """Check every setting; raise ``UserError`` naming the first bad key and how to fix it."""
+ValuesCheck = Callable[[str, str, list[Any]], list[Any]]  # (key, param, values) -> the values, normalised
+
+
+def validate(spec: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
+    """Check every setting; raise ``UserError`` naming the first bad key and how to fix it. ``values`` checks a
+    parameter's name and values: the project's network's catalogue, or (``StagedSearchCV``) a user estimator's."""
     ds, search, model, es, ex = spec.dataset, spec.search, spec.model, spec.model.early_stopping, spec.execution
     _check(0 < ds.test_size < 1, "dataset.test_size", ds.test_size, "must be between 0 and 1, e.g. 0.2")
     _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")
@@ -77,18 +82,18 @@ def validate(spec: RunSpec) -> RunSpec:
     if spec.tracking.kind == "mlflow" and importlib.util.find_spec("mlflow") is None:
         raise UserError(MLFLOW_MISSING)
     for name, value in model.params.items():
-        model.params[name] = check_values(f"model.params.{name}", name, [value])[0]
-    _check_stages(spec)
+        model.params[name] = values(f"model.params.{name}", name, [value])[0]
+    _check_stages(spec, values)
     _check_auto(spec)
-    _check_nuisance(spec)
+    _check_nuisance(spec, values)
     return spec
 
 
-def _check_nuisance(spec: RunSpec) -> None:
+def _check_nuisance(spec: RunSpec, values: ValuesCheck) -> None:
     conditioned = spec.conditions()
     for param, how in spec.search.nuisance.items():
         key = f"search.nuisance.{param}"
-        check_values(key, param, [])
+        values(key, param, [])
         given = [k for k in ("values", "factors") if isinstance(how, dict) and how.get(k) is not None]
         _check(isinstance(how, dict) and len(given) == 1 and set(how) == set(given), key, how,
                "give values: [...] or factors: [...] (times the frozen value), e.g. {factors: [0.333, 1, 3]}")  # fmt: skip
@@ -97,7 +102,7 @@ def _check_nuisance(spec: RunSpec) -> None:
         entries = how[given[0]]
         _check(isinstance(entries, list) and len(entries) > 0, f"{key}.{given[0]}", entries, "must be a non-empty list")
         if given[0] == "values":
-            how["values"] = check_values(f"{key}.values", param, entries)
+            how["values"] = values(f"{key}.values", param, entries)
             continue
         _check(all(number(f) and f > 0 for f in entries), f"{key}.factors", entries, "must be numbers > 0")
         _check(number(spec.model.params.get(param)), f"{key}.factors", entries,
@@ -121,15 +126,15 @@ def _check_auto(spec: RunSpec) -> None:
            f"must be from 1 to model.epochs ({spec.model.epochs}), or null (= model.epochs)")
 
 
-def _check_stages(spec: RunSpec) -> None:
+def _check_stages(spec: RunSpec, values: ValuesCheck) -> None:
     for name, entry in list(spec.stages.items()):
         if not isinstance(entry, StageSpec):
             _check(isinstance(entry, dict), f"stages.{name}", entry, f"a stage is a mapping of {', '.join(STAGE_KEYS)}")
             unknown = [k for k in entry if k not in STAGE_KEYS]
             if unknown:
                 raise UserError(f"stages.{name}.{unknown[0]}: unknown key; a stage has {', '.join(STAGE_KEYS)}")
-            values: dict[str, Any] = {k: v if k == "racing" else v or {} for k, v in entry.items()}
-            spec.stages[name] = StageSpec(**values)
+            fields: dict[str, Any] = {k: v if k == "racing" else v or {} for k, v in entry.items()}
+            spec.stages[name] = StageSpec(**fields)
     names = spec.order.names()
     listed = "order.auto.stages" if spec.order.auto.enabled and spec.order.auto.stages else "order.stages"
     _check(len(names) > 0, listed, names, "must name at least one stage")
@@ -149,11 +154,11 @@ def _check_stages(spec: RunSpec) -> None:
         if spec.racing(None if joint else name) == "halving" and "epochs" in stage.grid:
             raise UserError(f"stages.{name}.grid.epochs: racing spends epochs, so a raced stage cannot tune them; "
                             f"set stages.{name}.racing=none or tune epochs without racing")  # fmt: skip
-        for param, values in stage.grid.items():
+        for param, grid in stage.grid.items():
             key = f"stages.{name}.grid.{param}"
-            if not isinstance(values, list) or len(values) == 0:
-                raise UserError(f"{key}={_show(values)}: a grid must be a non-empty list, e.g. {param}=[a,b]")
-            stage.grid[param] = list(dict.fromkeys(check_values(key, param, values)))
+            if not isinstance(grid, list) or len(grid) == 0:
+                raise UserError(f"{key}={_show(grid)}: a grid must be a non-empty list, e.g. {param}=[a,b]")
+            stage.grid[param] = list(dict.fromkeys(values(key, param, grid)))
             if param in tuned_by:
                 raise UserError(f"{key}: {param} is already tuned by stage {tuned_by[param]!r}; tune it in one stage only")
             tuned_by[param] = name
@@ -168,12 +173,12 @@ def _check_stages(spec: RunSpec) -> None:
                                 f"list the values simplest first instead, e.g. {_show(stage.grid[param])}")  # fmt: skip
     for name, stage in spec.stages.items():
         for param, requires in stage.conditions.items():
-            check_values(f"stages.{name}.conditions.{param}", param, [])
+            values(f"stages.{name}.conditions.{param}", param, [])
             _check(isinstance(requires, dict) and bool(requires), f"stages.{name}.conditions.{param}", requires,
                    "must map a parameter to the values it applies for, e.g. {optimizer: [sgd]}")  # fmt: skip
             for other, allowed in requires.items():
                 key = f"stages.{name}.conditions.{param}.{other}"
-                check_values(key, other, [])
+                values(key, other, [])
                 _check(isinstance(allowed, list) and len(allowed) > 0, key, allowed, "must be a non-empty list")
                 requires[other] = [normalised(other, v) for v in allowed]
 

@@ -58,8 +58,20 @@ class _SeededBuild:
     def _build_keras_model(self) -> Any:
         keras.config.disable_interactive_logging()  # Keras' print()s ("Invalid loss") go to the log, in every worker
         if self._random_state is not None:
-            keras.utils.set_random_seed(int(self._random_state))
+            _seed_without_tensorflow(int(self._random_state))
         return super()._build_keras_model()  # type: ignore[misc]  # a mixin: the wrapper's method
+
+
+def _seed_without_tensorflow(seed: int) -> None:
+    """``keras.utils.set_random_seed`` without importing TensorFlow under JAX to seed it (1.9 s in every process,
+    and its C++ start-up lines on stderr: in a notebook, in the cell's output). Keras' own check whether
+    TensorFlow is installed is then forgotten, so a later ``import tensorflow`` works as before."""
+    from keras.src.utils.module_utils import tensorflow as lazy_tensorflow
+
+    with _tensorflow_hidden_under_jax():
+        keras.utils.set_random_seed(seed)
+    if lazy_tensorflow.module is None:
+        lazy_tensorflow._available = None
 
 
 class Classifier(_SeededBuild, KerasClassifier):

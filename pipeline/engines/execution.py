@@ -54,9 +54,15 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
     return None
 
 
+def imported_backend() -> str | None:
+    """The backend of a Keras this process has already imported (a notebook's), or None if none is."""
+    keras = sys.modules.get("keras")
+    return str(keras.backend.backend()) if keras is not None else None
+
+
 def library_versions(backend: str) -> dict[str, str]:
     """Versions that can change a stage's numbers (read without importing them)."""
-    names = ["scikit-learn", "keras", "scikeras", "numpy", {"jax": "jaxlib", "tensorflow": "tensorflow"}[backend]]
+    names = ["scikit-learn", "keras", "scikeras", "numpy", {"jax": "jaxlib"}.get(backend, backend)]
     return {"backend": backend, **{name: metadata.version(name) for name in names}}
 
 

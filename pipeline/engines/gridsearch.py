@@ -1,6 +1,8 @@
-"""The GridSearchCV engine: one scikeras fit per candidate × fold, through scikit-learn's search loop.
+"""The GridSearchCV engine: one fit per candidate × fold, through scikit-learn's search loop.
 
-The candidates come from the stage strategy; ``searchcv.CandidateSearchCV`` is scikit-learn's
+It fits the project's network (scikeras, behind the preprocessing Pipeline), or any scikit-learn estimator
+``StagedSearchCV`` was given (cloned, the candidates set on it as they are). The candidates come from the stage
+strategy; ``searchcv.CandidateSearchCV`` is scikit-learn's
 ``BaseSearchCV`` with a ``_run_search`` that evaluates exactly them, so scores, failed fits
 (NaN, never hidden) and the ``cv_results_`` columns are scikit-learn's own. Keras and
 scikit-learn's model selection are imported when a stage is evaluated, not by building the engine.
@@ -29,8 +31,12 @@ class GridSearchEngine:
     name = "gridsearchcv"
     continues = False  # each fit starts afresh: a budget's resume is ignored, the models train from scratch
 
-    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print) -> None:
+    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print, estimator: Any = None,
+                 resource: str = "epochs", error_score: Any = float("nan")) -> None:  # fmt: skip
+        """``estimator``: a user's scikit-learn estimator instead of the project's network; ``resource``: its
+        parameter a racing budget sets (epochs, max_iter, n_estimators); ``error_score``: as ``GridSearchCV``'s."""
         self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
+        self.estimator, self.resource, self.error_score = estimator, resource, error_score
         self._exit = contextlib.ExitStack()
         self._dask: Any = None  # a distributed.Client when execution=dask
 
@@ -39,7 +45,12 @@ class GridSearchEngine:
         return None  # the engine every configuration can run on
 
     def identity(self) -> dict[str, Any]:
-        return {"engine": self.name, **execution.library_versions(self.execution.keras_backend)}
+        versions = execution.library_versions(self.execution.keras_backend)
+        if self.estimator is None:
+            return {"engine": self.name, **versions}
+        from pipeline.engines.searchcv import describe_estimator
+
+        return {"engine": self.name, "estimator": describe_estimator(self.estimator), "resource": self.resource, **versions}
 
     def __enter__(self) -> GridSearchEngine:
         warning = execution.select_backend(self.execution.keras_backend, self.execution.compile_cache)
@@ -54,23 +65,24 @@ class GridSearchEngine:
 
     def load(self) -> None:
         """Import Keras and scikeras now, so that a stage's seconds leave the imports out."""
-        import pipeline.engines.estimators  # noqa: F401
+        if self.estimator is None:
+            import pipeline.engines.estimators  # noqa: F401
 
     def evaluate(self, problem: Problem, stage: str, candidates: list[dict[str, Any]], base: dict[str, Any],
                  progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
         """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; with a budget,
         each fit trains its epochs (from scratch, as ``HalvingGridSearchCV``'s rungs do)."""
-        from pipeline.engines.estimators import make_estimator
-        from pipeline.engines.searchcv import NET, CandidateSearchCV, EpochsRun, FitScore, folds
+        from pipeline.engines.searchcv import CandidateSearchCV, EpochsRun, FitScore, folds
 
         train = problem.train
-        estimator = make_estimator(train, base, self.model, seed=problem.seed)
+        estimator, prefix = self._estimator(problem, base)
         if budget is not None:
-            estimator.set_params(**{f"{NET}__epochs": budget.epochs})
-        routed = [{f"{NET}__{k}": v for k, v in c.items()} for c in candidates]
+            estimator.set_params(**{prefix + self.resource: budget.epochs})
+        routed = [{prefix + k: v for k, v in c.items()} for c in candidates]
         cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
         search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
-                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs)  # fmt: skip
+                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs,
+                                   error_score=self.error_score)  # fmt: skip
         with warnings.catch_warnings(record=True) as caught, workers.fits_running(self.n_jobs, progress, self._dask):
             warnings.simplefilter("always")
             try:
@@ -85,7 +97,18 @@ class GridSearchEngine:
                     raise
                 raise out_of_memory(stage, "a worker ran out of memory or was killed", exc,
                                     "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons") from None
-        return Evaluation(_unrouted(search.cv_results_), _first_fit_error(caught))
+        return Evaluation(_unrouted(search.cv_results_, prefix), _first_fit_error(caught))
+
+    def _estimator(self, problem: Problem, base: dict[str, Any]) -> tuple[Any, str]:
+        """The estimator a stage fits, ``base`` set, and the prefix that routes a candidate's names to it."""
+        if self.estimator is not None:
+            from sklearn.base import clone
+
+            return clone(self.estimator).set_params(**base), ""
+        from pipeline.engines.estimators import make_estimator
+        from pipeline.engines.searchcv import NET
+
+        return make_estimator(problem.train, base, self.model, seed=problem.seed), f"{NET}__"
 
     def refit(self, problem: Problem, params: dict[str, Any], test: Dataset, path: Path) -> float:
         from pipeline.engines.estimators import refit
@@ -93,13 +116,13 @@ class GridSearchEngine:
         return refit(problem, params, self.model, test, path)
 
 
-def _unrouted(cv_results: dict[str, Any]) -> dict[str, Any]:
+def _unrouted(cv_results: dict[str, Any], prefix: str) -> dict[str, Any]:
     """``cv_results_`` with the Pipeline step's prefix taken off the parameter names."""
-    from pipeline.engines.searchcv import NET
-
-    prefix = f"param_{NET}__"
-    columns = {("param_" + k[len(prefix):] if k.startswith(prefix) else k): v for k, v in cv_results.items()}
-    columns["params"] = [{k.removeprefix(f"{NET}__"): v for k, v in p.items()} for p in cv_results["params"]]
+    if not prefix:
+        return dict(cv_results)
+    param = f"param_{prefix}"
+    columns = {("param_" + k[len(param):] if k.startswith(param) else k): v for k, v in cv_results.items()}
+    columns["params"] = [{k.removeprefix(prefix): v for k, v in p.items()} for p in cv_results["params"]]
     return columns
 
 

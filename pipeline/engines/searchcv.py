@@ -5,6 +5,8 @@ on bad data never waits for scikit-learn's model selection.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -57,13 +59,22 @@ class FitScore:
     def __call__(self, estimator: Any, X: Any, y: Any) -> float:
         if self.progress is not None:
             self.progress(1)
-        if not trained(estimator[-1]):
+        if not trained(final_step(estimator)):
             return float("nan")
         return float(get_scorer(self.metric)(estimator, X, y))
 
 
+def final_step(estimator: Any) -> Any:
+    """The model at the end of a Pipeline (the project's network, or a user's), or the estimator itself."""
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
 def trained(net: Any) -> bool:
-    """False when the fit diverged: a non-finite loss (TerminateOnNaN stopped it) or weights."""
+    """False when a Keras fit diverged: a non-finite loss (TerminateOnNaN stopped it) or weights. Another
+    estimator has no history: its fit raising is scikit-learn's ``error_score``."""
+    if not hasattr(net, "history_"):
+        return True
     loss = np.asarray(net.history_.get("loss", []), dtype=float)
     if loss.size == 0 or not np.all(np.isfinite(loss)):
         return False
@@ -71,7 +82,34 @@ def trained(net: Any) -> bool:
 
 
 class EpochsRun:
-    """Epochs the fit actually ran: the evidence that early stopping works."""
+    """Epochs the fit actually ran: the evidence that early stopping works (NaN for a model without epochs)."""
 
     def __call__(self, estimator: Any, X: Any, y: Any) -> float:
-        return float(len(estimator[-1].history_.get("loss", [])))
+        history = getattr(final_step(estimator), "history_", None)
+        return float(len(history.get("loss", []))) if history is not None else float("nan")
+
+
+def describe_estimator(estimator: Any) -> Any:
+    """A user's estimator as the stage store keys it: its class and every parameter, nested estimators and
+    callables included. A function (a ``build_fn``) is named and hashed by its source, so editing it
+    recomputes its stages, and the key never holds a memory address."""
+    if hasattr(estimator, "get_params") and not isinstance(estimator, type):
+        params = estimator.get_params(deep=False)
+        return {"class": _qualified(type(estimator)), "params": {k: describe_estimator(v) for k, v in sorted(params.items())}}
+    if isinstance(estimator, list | tuple):
+        return [describe_estimator(v) for v in estimator]
+    if isinstance(estimator, dict):
+        return {str(k): describe_estimator(v) for k, v in sorted(estimator.items(), key=lambda kv: str(kv[0]))}
+    if callable(estimator):
+        try:
+            source = hashlib.sha256(inspect.getsource(estimator).encode()).hexdigest()[:16]
+        except (OSError, TypeError):
+            source = ""
+        return {"callable": _qualified(estimator), **({"source": source} if source else {})}
+    if estimator is None or isinstance(estimator, bool | int | float | str):
+        return estimator
+    return repr(estimator)
+
+
+def _qualified(thing: Any) -> str:
+    return f"{getattr(thing, '__module__', '')}.{getattr(thing, '__qualname__', type(thing).__name__)}"

@@ -87,13 +87,15 @@ def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def write_run(run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str, test_score: float,
+def write_run(run_dir: Path, results: Sequence[StageResult], best_params: dict[str, Any], metric: str,
+              test_score: float | None,
               duel: Duel | None = None, importance: Importance | None = None) -> None:  # fmt: skip
     summary_frame(results).to_csv(run_dir / "summary.csv", index=False)
     if importance is not None:  # order=auto: what the screening measured and the order it chose
         _write_json(run_dir / "importance.json", dataclasses.asdict(importance) | {"says": importance_sentence(importance)})
     _write_json(run_dir / "best_params.json", best_params)
-    _write_json(run_dir / "test_score.json", {"metric": metric, "value": test_score})
+    if test_score is not None:
+        _write_json(run_dir / "test_score.json", {"metric": metric, "value": test_score})
     if duel is not None:  # did tuning pay: the gain over the starting configuration, and which one was kept
         _write_json(run_dir / "duel.json", dataclasses.asdict(duel) | {"metric": metric,
                                                                           "says": duel_sentence(duel, metric)})
@@ -103,14 +105,17 @@ def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float, max_epochs: int,
+def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float | None, max_epochs: int,
                  notes: Sequence[str] = (), duel: Duel | None = None, importance: Importance | None = None) -> Path:  # fmt: skip
     """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
     from pipeline.reports import plots
 
     charts = run_dir / "charts"
     charts.mkdir(exist_ok=True)
-    lines = ["# Staged search report", "", f"Held-out test {metric}: **{test_score:.4f}**", ""]
+    held_out = (f"Held-out test {metric}: **{test_score:.4f}**" if test_score is not None else
+                "No held-out test: StagedSearchCV searched all the data it was given (`search.score(X_test, y_test)` "
+                "scores the refitted winner on data it never saw).")  # fmt: skip
+    lines = ["# Staged search report", "", held_out, ""]
     if duel is not None:
         lines += ["## Did tuning pay?", "", f"Final duel: {duel_sentence(duel, metric)}.", ""]
     if importance is not None:

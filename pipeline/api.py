@@ -1,0 +1,385 @@
+"""``StagedSearchCV``: the staged search as a scikit-learn meta-estimator, for notebooks and any estimator.
+
+The second front end over the runner (the command line is the first): its arguments become the same ``RunSpec``,
+checked by the same validation (the parameter names against the estimator's own), and ``runner.search`` runs the
+stages, the store and the duel exactly as for ``python -m pipeline``. What stays with the command line: datasets
+by name and the held-out split (here the caller passes the data), MLflow tracking and Dask execution.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier, is_regressor
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_X_y, column_or_1d
+
+from pipeline import data, runner
+from pipeline.config.schema import ExecutionSpec, ModelSpec, OrderSpec, RunSpec, SearchSpec, StoreSpec
+from pipeline.config.scoring import scoring_for
+from pipeline.config.validation import validate
+from pipeline.engines import execution
+from pipeline.engines.base import Engine
+from pipeline.engines.network_estimator import Network
+from pipeline.engines.searchcv import final_step
+from pipeline.errors import Interrupted, PipelineError, UserError
+from pipeline.observers import Observer, Observers
+from pipeline.records import Problem, RunResult, StageResult
+
+ENGINES = ("auto", "fused", "gridsearchcv")
+
+
+class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Tune ``estimator`` stage by stage: each stage a small grid search, every earlier stage's winner frozen.
+
+    ``stages``: a list of grids (``{"optimizer": ["sgd", "adam"]}``), run in order, or a dict of named grids.
+    ``conditions``: ``{"optimizer__momentum": {"optimizer": ["sgd"]}}`` (a parameter tuned only where another
+    holds one of the values); ``simpler``: ``{"model__neurons": "ascending"}`` (what the one-SE rule prefers).
+    ``memory``: a stage store folder (stages computed once, read back by any later search or command), or None.
+    ``nuisance``: ``{"learning_rate": {"factors": [0.3, 1, 3]}}``, re-tuned inside every stage that does not tune it.
+    ``engine``: ``auto`` trains the project's ``Network`` fused and any other estimator through scikit-learn's search
+    loop. ``final_repeats``: the tuned configuration against the starting one on reshuffled folds (``duel_``).
+    """
+
+    def __init__(self, estimator: Any, stages: Sequence[Mapping[str, Sequence[Any]]] | Mapping[str, Mapping[str, Any]],
+                 *, conditions: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
+                 simpler: Mapping[str, Any] | None = None, cv: int = 3, scoring: str | None = None,
+                 select: str = "one_se", n_jobs: int | None = None, racing: str | None = None, resource: str = "epochs",
+                 repeats: int = 1, passes: int = 1, final_repeats: int = 0, order: str | None = None,
+                 strategy: str = "staged", budget: int | None = None, nuisance: Mapping[str, Any] | None = None,
+                 memory: str | Path | None = None,
+                 engine: str = "auto", refit: bool = True, error_score: Any = np.nan, random_state: int = 0,
+                 verbose: bool = False) -> None:  # fmt: skip
+        self.estimator, self.stages, self.conditions, self.simpler = estimator, stages, conditions, simpler
+        self.cv, self.scoring, self.select, self.n_jobs, self.racing = cv, scoring, select, n_jobs, racing
+        self.resource, self.repeats, self.passes, self.final_repeats = resource, repeats, passes, final_repeats
+        self.order, self.strategy, self.budget, self.nuisance, self.memory = order, strategy, budget, nuisance, memory
+        self.engine, self.refit, self.error_score = engine, refit, error_score
+        self.random_state, self.verbose = random_state, verbose
+
+    def fit(self, X: Any, y: Any) -> StagedSearchCV:
+        """Run the stages on ``X``, ``y`` (every fold's model fitted on its own training part), then refit the winner
+        on all of it. Bad settings raise ``ValueError`` naming the stage and parameter before any fit."""
+        if len(getattr(y, "shape", ())) == 2 and y.shape[1] == 1:  # a column vector: scikit-learn's warning, then 1-D
+            y = column_or_1d(y, warn=True)
+        self._check_input(X, y)
+        try:
+            spec = self._spec()
+            train = data.from_arrays(X, y, self._task(y), name=type(self.estimator).__name__)
+            data.check_folds(train, spec.search.cv)
+            problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
+                              spec.search.repeats)  # fmt: skip
+            listener = _Listener()
+            observers = Observers(listener, *self._display())
+            with _engine(self, spec, listener.note) as engine, _displayed(observers):
+                found = runner.search(spec, engine, problem, observers)
+        except UserError as exc:  # bad input, every fit failed: scikit-learn's ValueError, with the command line's line
+            raise ValueError(str(exc)) from None
+        except Interrupted as exc:  # Ctrl+C in a notebook stays a KeyboardInterrupt, saying what the store kept
+            raise KeyboardInterrupt(str(exc)) from None
+        except PipelineError as exc:  # memory ran out, a worker died
+            raise RuntimeError(str(exc)) from None
+        for message in listener.notes:
+            warnings.warn(message, UserWarning, stacklevel=2)
+        self._found, self._notes, self.metric_, self.spec_ = found, listener.notes, problem.metric, spec
+        self.best_params_ = dict(found.best_params)
+        self.stage_results_ = [_record(r) for r in found.stages]
+        self.cv_results_ = _cv_results(found.stages)
+        scored = [r for r in found.stages if r.fits]
+        self.best_score_ = scored[-1].mean_score if scored else math.nan
+        self.duel_ = found.duel
+        self.importance_ = found.importance
+        self.n_features_in_ = train.X.shape[1]
+        if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        if self.refit:
+            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
+            if hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def report(self, folder: str | Path) -> Path:
+        """Write the command line's run folder for this search into ``folder``: ``summary.csv``,
+        ``best_params.json``, one ``cv_results`` table per stage, ``report.md`` and its charts."""
+        from pipeline.reports.files import RunFolder
+
+        check_is_fitted(self, "stage_results_")
+        path = Path(folder)
+        writer = RunFolder()
+        writer.run_started(self.spec_, path)
+        for message in self._notes:
+            writer.note(message)
+        for index, result in enumerate(self._found.stages, start=0 if self.importance_ else 1):
+            writer.stage_finished(index, result)
+        writer.run_finished(RunResult(self._found.stages, self.best_params_, self.metric_, None, path, self.duel_,
+                                      self.importance_))  # fmt: skip
+        return path
+
+    def _check_input(self, X: Any, y: Any) -> None:
+        """scikit-learn's input checks, with its messages: dense 2-D ``X`` (NaN left to the estimator's own
+        imputation), a 1-D ``y`` of as many rows, a classification target for a classifier."""
+        check_X_y(X, y, accept_sparse=False, dtype=None, ensure_all_finite=False, ensure_min_samples=2)
+        if self._task(y) != "regression":
+            check_classification_targets(y)
+
+    def _task(self, y: Any) -> str:
+        """binary / multiclass / regression from the estimator's kind (scikeras' wrappers included: scikit-learn
+        no longer recognises them), and from the target for the project's ``Network``."""
+        kind = getattr(final_step(self.estimator), "_estimator_type", None)
+        if is_regressor(self.estimator) or kind == "regressor":
+            return "regression"
+        if is_classifier(self.estimator) or kind == "classifier":
+            return "binary" if pd.Series(np.asarray(y)).nunique() <= 2 else "multiclass"
+        return data.infer_task(pd.Series(np.asarray(y)))[0]
+
+    def _spec(self) -> RunSpec:
+        """The arguments as the command line's run spec, validated by the same checks."""
+        if self.engine not in ENGINES:
+            raise UserError(f"engine={self.engine!r}: choose one of {', '.join(ENGINES)}")
+        if isinstance(self.cv, bool) or not isinstance(self.cv, int | np.integer):
+            raise UserError(f"cv={self.cv!r}: give the number of folds (an integer >= 2); the stages share seeded, "
+                            "stratified folds, so a splitter object is not taken")  # fmt: skip
+        if self.scoring is not None and not isinstance(self.scoring, str):
+            raise UserError(f"scoring={self.scoring!r}: give a scorer's name (sklearn.metrics.get_scorer_names()); "
+                            "a callable cannot key the stage store")  # fmt: skip
+        if self.order not in (None, "auto"):
+            raise UserError(f"order={self.order!r}: None (the stages as given) or 'auto' (ordered by the data)")
+        network = isinstance(self.estimator, Network)
+        grids = _named(self.stages)
+        stages: dict[str, dict[str, Any]] = {name: {"grid": {k: list(v) for k, v in grid.items()}, "conditions": {}, "simpler": {}}
+                  for name, grid in grids.items()}  # fmt: skip
+        for param, requires in (self.conditions or {}).items():
+            owner = next((n for n, g in grids.items() if param in g), next(iter(stages), None))
+            if owner is not None:
+                stages[owner]["conditions"][param] = {k: list(v) for k, v in requires.items()}
+        for param, rule in (self.simpler or {}).items():
+            owner = next((n for n, g in grids.items() if param in g), None)
+            if owner is None:
+                raise UserError(f"simpler.{param}: no stage tunes {param}; name a parameter of a stage")
+            stages[owner]["simpler"][param] = rule
+        racing = self.racing or "none"
+        if racing == "halving" and not network:
+            _check_resource(self.estimator, self.resource, grids)
+        model = self.estimator.model_spec() if network else ModelSpec(params=self._start(stages),
+                                                                       epochs=self._resource_value(racing))  # fmt: skip
+        backend = execution.imported_backend() or "jax"
+        spec = RunSpec(
+            stages=stages,
+            order=OrderSpec(stages=list(stages), **({"auto": dataclasses.replace(OrderSpec().auto, enabled=True)}
+                                                    if self.order == "auto" else {})),  # fmt: skip
+            search=SearchSpec(cv=int(self.cv), scoring=self.scoring or "auto", n_jobs=self.n_jobs or 1,
+                              seed=int(self.random_state), repeats=self.repeats, select=self.select, passes=self.passes,
+                              strategy=self.strategy, budget=self.budget, engine="fused" if network and self.engine != "gridsearchcv" else "gridsearchcv",
+                              racing=racing, final_repeats=self.final_repeats,
+                              nuisance={k: dict(v) for k, v in (self.nuisance or {}).items()}),  # fmt: skip
+            model=model,
+            execution=ExecutionSpec(keras_backend=backend, compile_cache=None),
+            store=StoreSpec(dir=str(self.memory or "stages"), mode="readwrite" if self.memory else "off"),
+        )
+        return validate(spec) if network else validate(spec, _parameters_of(self.estimator))
+
+    def _start(self, stages: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The estimator's own values of the parameters a condition reads or a nuisance factor multiplies (what the
+        first stage starts from)."""
+        own = self.estimator.get_params(deep=True)
+        read = {other for s in stages.values() for requires in s["conditions"].values() for other in requires}
+        read |= set(self.nuisance or {})
+        return {p: own[p] for p in sorted(read) if p in own and isinstance(own[p], str | int | float | bool)}
+
+    def _resource_value(self, racing: str) -> int:
+        """The full budget a race works up to: the estimator's own value of ``resource`` (its epochs, say)."""
+        if racing != "halving":
+            return ModelSpec().epochs
+        value = self.estimator.get_params(deep=True)[self.resource]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"resource={self.resource!r}: racing needs a positive integer there (the most epochs, "
+                            f"iterations or trees a candidate gets), but the estimator has {value!r}")  # fmt: skip
+        return value
+
+    def _display(self) -> list[Observer]:
+        if not self.verbose:
+            return []
+        from rich.console import Console
+
+        from pipeline.reports.terminal import Terminal
+
+        return [Terminal(Console())]
+
+    # scikit-learn's delegation: what the refitted best estimator can do, the search can do.
+    @available_if(lambda self: _refitted_has(self, "predict"))
+    def predict(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(lambda self: _refitted_has(self, "predict_proba"))
+    def predict_proba(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(lambda self: _refitted_has(self, "decision_function"))
+    def decision_function(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(lambda self: _refitted_has(self, "transform"))
+    def transform(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.transform(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """The search's scorer (``scoring``; accuracy or r2 by default) on ``X``, ``y``, with the refitted winner."""
+        from sklearn.metrics import get_scorer
+
+        check_is_fitted(self, "best_estimator_")
+        return float(get_scorer(self.metric_)(self.best_estimator_, X, y))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__() if hasattr(self.estimator, "__sklearn_tags__") else None
+        if inner is not None:
+            tags.estimator_type = inner.estimator_type
+            tags.classifier_tags, tags.regressor_tags = inner.classifier_tags, inner.regressor_tags
+            tags.input_tags.pairwise = inner.input_tags.pairwise
+        return tags
+
+
+class _Listener(Observer):
+    """Keeps what the runner wants the user to read; ``fit`` warns with it once the search is done."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+class _displayed:
+    """The rich progress display (verbose=True), live for the length of the search."""
+
+    def __init__(self, observers: Observers):
+        self.displays: list[Any] = [o for o in observers.observers if hasattr(o, "__enter__")]
+
+    def __enter__(self) -> None:
+        for d in self.displays:
+            d.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        for d in reversed(self.displays):
+            d.__exit__(*exc)
+
+
+def _engine(search: StagedSearchCV, spec: RunSpec, note: Any) -> Engine:
+    """``auto``: the project's ``Network`` fused, any other estimator through scikit-learn's search loop."""
+    network = isinstance(search.estimator, Network)
+    if search.engine == "fused" and not network:
+        raise UserError(f"engine='fused': trains the project's own network only (pipeline.Network), not "
+                        f"{type(search.estimator).__name__}; use engine='auto' or 'gridsearchcv'")  # fmt: skip
+    if network and search.engine != "gridsearchcv":
+        from pipeline.engines.fused import FusedEngine
+
+        reason = FusedEngine.unsupported(spec)
+        if reason is None:
+            return FusedEngine(spec, note)
+        note(f"engine=fused: {reason}; using gridsearchcv")
+    from pipeline.engines.gridsearch import GridSearchEngine
+
+    if network:
+        return GridSearchEngine(spec, note)
+    return GridSearchEngine(spec, note, estimator=search.estimator, resource=search.resource,
+                            error_score=search.error_score)  # fmt: skip
+
+
+def _named(stages: Any) -> dict[str, Mapping[str, Sequence[Any]]]:
+    """Stages as given (a dict of named grids), or a list of grids named by what they tune."""
+    if isinstance(stages, Mapping):
+        return {str(name): grid for name, grid in stages.items()}
+    if isinstance(stages, str) or not isinstance(stages, Sequence) or len(stages) == 0:
+        raise UserError(f"stages={stages!r}: give a list of grids, e.g. [{{'C': [0.1, 1, 10]}}], or a dict of named grids")
+    named: dict[str, Mapping[str, Sequence[Any]]] = {}
+    for position, grid in enumerate(stages, start=1):
+        if not isinstance(grid, Mapping):
+            raise UserError(f"stages[{position - 1}]={grid!r}: a stage is a grid, a dict of parameter -> values")
+        name = "+".join(grid) or f"stage{position}"
+        named[name if name not in named else f"{name}#{position}"] = grid
+    return named
+
+
+def _parameters_of(estimator: Any) -> Any:
+    """The values check for a user's estimator: its parameter names (nested ones as ``step__param``, scikeras' routed
+    ones as ``model__neurons``, which its build function must take); the values themselves are the estimator's
+    business (a bad one fails its fits, as in ``GridSearchCV``)."""
+    known = estimator.get_params(deep=True)
+
+    def check(key: str, param: str, values: list[Any]) -> list[Any]:
+        if param not in known and not _routed(estimator, known, param, key):
+            near = [k for k in known if k.split("__")[-1] == param.split("__")[-1]]
+            hint = f"; did you mean {near[0]!r}?" if near else f"; it has {', '.join(sorted(known)[:12])}"
+            raise UserError(f"{key}: {type(estimator).__name__} has no parameter {param!r}{hint}")
+        return list(values)
+
+    return check
+
+
+def _routed(estimator: Any, known: Mapping[str, Any], param: str, key: str) -> bool:
+    """A scikeras routed parameter (``[step__]model__neurons``, ``optimizer__momentum``): true where the wrapper
+    routes that prefix; a ``model__`` one must also be an argument of the build function."""
+    parts = param.split("__")
+    for i in range(len(parts) - 1):
+        owner = estimator if i == 0 else known.get("__".join(parts[:i]))
+        prefixes = {*getattr(owner, "_routing_prefixes", ()), "callbacks"} if hasattr(owner, "_routing_prefixes") else set()
+        if parts[i] not in prefixes:
+            continue
+        build = getattr(owner, "model", None)
+        if parts[i] == "model" and i + 2 == len(parts) and callable(build) and not isinstance(build, type):
+            import inspect
+
+            arguments = inspect.signature(build).parameters.values()
+            if not any(a.name == parts[-1] or a.kind == a.VAR_KEYWORD for a in arguments):
+                raise UserError(f"{key}: the build function {getattr(build, '__name__', build)!r} takes no argument "
+                                f"{parts[-1]!r}; add it to its signature or tune another parameter")  # fmt: skip
+        return True
+    return False
+
+
+def _check_resource(estimator: Any, resource: str, grids: Mapping[str, Mapping[str, Any]]) -> None:
+    if resource not in estimator.get_params(deep=True):
+        raise UserError(f"resource={resource!r}: {type(estimator).__name__} has no such parameter; racing gives each "
+                        "rung more of it: name its epochs, max_iter or n_estimators")  # fmt: skip
+    for name, grid in grids.items():
+        if resource in grid:
+            raise UserError(f"stages.{name}.grid.{resource}: racing spends {resource}, so a raced search cannot tune "
+                            "it; set racing=None or drop it from the stage")  # fmt: skip
+
+
+def _refitted_has(search: StagedSearchCV, method: str) -> bool:
+    if hasattr(search, "best_estimator_"):
+        return hasattr(search.best_estimator_, method)
+    return hasattr(search.estimator, method)
+
+
+def _record(result: StageResult) -> dict[str, Any]:
+    """A stage's record as ``stage_results_`` shows it: one row of the command line's ``summary.csv``."""
+    return {"pass": result.pass_number, "stage": result.stage, "tuned": list(result.tuned), "winner": dict(result.winner),
+            "score": result.mean_score, "std": result.std_score, "candidates": result.candidates, "fits": result.fits,
+            "failed_fits": result.failed_fits, "ties": [dict(t) for t in result.ties],
+            "decision": dataclasses.asdict(result.decision), "skipped": list(result.skipped), "reused": result.reused,
+            "seconds": result.seconds}  # fmt: skip
+
+
+def _cv_results(results: Sequence[StageResult]) -> dict[str, Any]:
+    """Every stage's ``cv_results_`` table stacked, with a ``stage`` column; ``params`` as dicts (scikit-learn's)."""
+    tables = [r.cv_results.assign(stage=r.stage) for r in results if len(r.cv_results)]
+    if not tables:
+        return {"stage": np.array([], dtype=object), "params": []}
+    joined = pd.concat(tables, ignore_index=True)
+    columns: dict[str, Any] = {c: joined[c].to_numpy() for c in joined.columns if c != "params"}
+    columns["params"] = [json.loads(p) for p in joined["params"]]
+    return columns
