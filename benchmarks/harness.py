@@ -31,6 +31,7 @@ from benchmarks import (
     per_fit,
     racing,
     reuse,
+    scale,
     startup,
     strategies,
     suite,
@@ -46,7 +47,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "racing": racing.racing, "nuisance": nuisance.nuisance, "early_stopping": early_stopping.early_stopping,
     "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
     "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin, "auto": auto.auto,
-    "auto_budget": auto.auto_budget, "api_overhead": api.api_overhead,
+    "auto_budget": auto.auto_budget, "api_overhead": api.api_overhead, "rows": scale.rows, "load": scale.load,
 }  # fmt: skip
 
 

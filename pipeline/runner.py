@@ -50,6 +50,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     for note in full.notes:
         observers.note(note)
     train, test = data.split(full, spec.dataset.test_size, spec.search.seed)
+    del full  # its two parts are copies: a large table is not held three times over the search
     data.check_folds(train, spec.search.cv, spec.dataset.test_size)
     problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
                       spec.search.repeats)  # fmt: skip

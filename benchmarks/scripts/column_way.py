@@ -20,11 +20,10 @@ def main() -> None:
     frame = pd.read_csv(sys.argv[1])
     X, y = frame.drop(columns="Outcome").iloc[:614], frame["Outcome"].iloc[:614]
 
-    def create_model(neurons):
-        layers = [keras.Input((8,))]
-        for _ in range(3):
-            layers += [keras.layers.Dense(neurons, activation="relu"), keras.layers.Dropout(0.2)]
-        return keras.Sequential(layers + [keras.layers.Dense(1, activation="sigmoid")])
+    def create_model(neurons):  # the column's network: (neurons, neurons, 8) ReLU layers, dropout 0, sigmoid output
+        return keras.Sequential([keras.Input((8,)), keras.layers.Dense(neurons, activation="relu"),
+                                 keras.layers.Dense(neurons, activation="relu"), keras.layers.Dense(8, activation="relu"),
+                                 keras.layers.Dense(1, activation="sigmoid")])  # fmt: skip
 
     model = KerasClassifier(model=create_model, loss="binary_crossentropy", epochs=100, batch_size=32, verbose=0)
     grid = GridSearchCV(model, {"model__neurons": json.loads(sys.argv[2]), "optimizer": json.loads(sys.argv[3])},

@@ -58,18 +58,20 @@ class _SeededBuild:
     def _build_keras_model(self) -> Any:
         keras.config.disable_interactive_logging()  # Keras' print()s ("Invalid loss") go to the log, in every worker
         if self._random_state is not None:
-            _seed_without_tensorflow(int(self._random_state))
+            with _keras_without_tensorflow():
+                keras.utils.set_random_seed(int(self._random_state))
         return super()._build_keras_model()  # type: ignore[misc]  # a mixin: the wrapper's method
 
 
-def _seed_without_tensorflow(seed: int) -> None:
-    """``keras.utils.set_random_seed`` without importing TensorFlow under JAX to seed it (1.9 s in every process,
-    and its C++ start-up lines on stderr: in a notebook, in the cell's output). Keras' own check whether
-    TensorFlow is installed is then forgotten, so a later ``import tensorflow`` works as before."""
+@contextlib.contextmanager
+def _keras_without_tensorflow() -> Iterator[None]:
+    """Keras under JAX, kept from importing TensorFlow only to ask whether it is installed (seeding it,
+    serializing a model to save it): 1.9 s in every process, and TensorFlow's C++ start-up lines on stderr (in a
+    notebook, in the cell's output). Keras' answer is forgotten afterwards, so a later ``import tensorflow`` works."""
     from keras.src.utils.module_utils import tensorflow as lazy_tensorflow
 
     with _tensorflow_hidden_under_jax():
-        keras.utils.set_random_seed(seed)
+        yield
     if lazy_tensorflow.module is None:
         lazy_tensorflow._available = None
 
@@ -155,5 +157,6 @@ def refit(problem: Problem, params: dict[str, Any], model: ModelSpec, test: Data
 
     final = make_estimator(problem.train, params, model, seed=problem.seed)
     final.fit(problem.train.X, problem.train.y)
-    final[-1].model_.save(str(path))
+    with _keras_without_tensorflow():
+        final[-1].model_.save(str(path))
     return float(get_scorer(problem.metric)(final, test.X, test.y))

@@ -66,6 +66,25 @@ def library_versions(backend: str) -> dict[str, str]:
     return {"backend": backend, **{name: metadata.version(name) for name in names}}
 
 
+def free_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (Linux' MemAvailable), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def devices() -> int:
+    """The devices JAX trains on in this process (each holds its own copy of a stage's rows)."""
+    import jax
+
+    return len(jax.devices())
+
+
 def cores() -> int:
     """The cores this process may use (its CPU affinity, which a container may narrow)."""
     return len(os.sched_getaffinity(0))

@@ -2,11 +2,12 @@
 
 The GridSearchCV engine spends almost all of its time in Keras' per-step and per-epoch
 Python machinery, not in arithmetic. Here the same Keras layers (``build_network``) and the
-same Keras optimizers are driven through Keras 3's stateless API inside one ``jax.jit``
-program laid out for the run's widest, deepest network (``layout``): ``lax.while_loop`` over
+same Keras optimizers are driven through Keras 3's stateless API inside ``jax.jit``
+programs laid out per width bucket for the run's deepest network (``layout``): ``lax.while_loop`` over
 epochs, ``lax.scan`` over batches, ``vmap`` over the stage's (candidate, fold) models, each
 with its own width, depth, activation, dropout rate, optimizer, learning rate, momentum,
-initializer and epochs (``programs``). One program serves every stage of a run.
+initializer and epochs (``programs``). One program per width bucket serves every stage of a run;
+each fold's rows enter it once, and a stage that would not fit in free memory says so before training.
 
 What it keeps from the GridSearchCV engine: the same folds, each fold's own preprocessing
 and target encoding, the same initial weights (same build function, same seed), batch
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.engines.base import Progress
-from pipeline.errors import InternalError, StageFailed, exception_line, out_of_memory
+from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line, out_of_memory
 from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from pipeline.engines.programs import Compilations
 
 log = logging.getLogger(__name__)
+MEMORY_SHARE = 0.8  # of the memory free when a stage starts: the most a stage's programs may need
 
 
 class FusedEngine:
@@ -57,8 +59,9 @@ class FusedEngine:
 
     def identity(self) -> dict[str, Any]:
         # Its own shuffles and dropout noise: its own results. The program's version changes when they do, so a store
-        # never hands back results the current program would not produce (2: dropout noise per unit index).
-        return {"engine": self.name, "program": 2, **execution.library_versions("jax")}
+        # never hands back results the current program would not produce (2: dropout noise per unit index; 3: width
+        # buckets, batches gathered from each fold's rows, validation loss in chunks).
+        return {"engine": self.name, "program": 3, **execution.library_versions("jax")}
 
     def __enter__(self) -> FusedEngine:
         warning = execution.select_backend("jax", self.execution.compile_cache, host_devices=True)
@@ -82,7 +85,7 @@ class FusedEngine:
                  progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
         """The candidates GridSearchCV would fit, on the same folds, as ``cv_results_`` columns; with a budget, trained
         to its epochs, the models its ``resume`` paused going on from where they stopped."""
-        from pipeline.engines.fused_models import Programs, cv_results, prepare_folds, run_models
+        from pipeline.engines.fused_models import Programs, cv_results, memory_needed, prepare_folds, run_models
         from pipeline.engines.searchcv import folds as cv_folds
 
         if self._folds is None or self._folds[0] is not problem:  # the same folds and programs serve every stage
@@ -92,8 +95,10 @@ class FusedEngine:
             self._programs = Programs(train.task, self.model.training(), problem.seed, self.run_values)
         programs = self._programs
         assert programs is not None  # made with the folds above
+        everything = [{**base, **c} for c in candidates]
+        self._check_memory(stage, memory_needed(everything, self._folds[1], self.model.training(), execution.devices()))
         try:
-            out = run_models([{**base, **c} for c in candidates], self._folds[1], programs, problem.metric,
+            out = run_models(everything, self._folds[1], programs, problem.metric,
                              on_models_done=progress, until=budget.epochs if budget else None,
                              resume=budget.resume if budget else None)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
@@ -107,6 +112,19 @@ class FusedEngine:
             raise InternalError(f"in stage {stage} (the fused engine)", exc) from None
         return Evaluation(cv_results(candidates, out.scores, out.epochs_run, out.seconds),
                           paused=out if budget is not None else None)
+
+    def _check_memory(self, stage: str, needed: int) -> None:
+        """Before training: a stage that would not fit in the memory free now stops with one line saying how
+        much it needs and what lowers it, instead of the machine swapping or the kernel killing the run."""
+        free = execution.free_memory()
+        if free is not None and needed > MEMORY_SHARE * free:
+            assert self._folds is not None
+            folds, rows = len(self._folds[1]), len(self._folds[0].train.y)
+            raise ResourceExhausted(
+                f"stage {stage}: the fused programs need about {needed / 2**30:.1f} GiB ({rows} rows in {folds} folds, "
+                f"each fold's rows on each of {execution.devices()} devices, and the models' weights) and "
+                f"{free / 2**30:.1f} GiB is free; lower search.cv, give the stage fewer candidates, or use "
+                "search.engine=gridsearchcv (one model at a time)")  # fmt: skip
 
     @property
     def compilations(self) -> Compilations | None:

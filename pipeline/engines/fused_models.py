@@ -16,8 +16,8 @@ from sklearn.preprocessing import LabelEncoder
 
 from pipeline import cvresults
 from pipeline.data import make_preprocessor, standardization
-from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for
-from pipeline.engines.programs import Compilations, Paused, Program
+from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for, width_bucket
+from pipeline.engines.programs import Compilations, FoldRows, Paused, Program
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Fold:
     x_train: np.ndarray  # float32, rows in the fold's order (validation rows last)
     y_train: np.ndarray
     x_test: np.ndarray  # the fold's held-out part, preprocessed by this fold's preprocessor
-    X_test: pd.DataFrame  # ... and as the scorer sees it
+    X_test: np.ndarray  # what the scorer is handed for them: one empty row per held-out row (no copy of the data)
     y_test: np.ndarray
     meta: dict[str, Any]  # what build_network needs: n_features_in_, target_type_, n_classes_
     classes: np.ndarray | None
@@ -43,7 +43,7 @@ def prepare_folds(X: pd.DataFrame, y: pd.Series, task: str, splitter: Any) -> li
         x_train = prep.transform(X.iloc[train]).astype("float32")
         x_test = prep.transform(X.iloc[test]).astype("float32")
         y_fit = y.iloc[train]
-        common = dict(x_train=x_train, x_test=x_test, X_test=X.iloc[test], y_test=y.iloc[test].to_numpy())
+        common = dict(x_train=x_train, x_test=x_test, X_test=np.empty((len(test), 0)), y_test=y.iloc[test].to_numpy())
         if task == "regression":
             values = y_fit.to_numpy(dtype="float64")
             mean, scale = map(float, standardization(values))
@@ -73,13 +73,14 @@ class Programs:
     def __init__(self, task: str, training: dict[str, Any], seed: int, run: RunValues | None = None):
         self.task, self.training, self.seed, self.run = task, training, seed, run or RunValues()
         self.compilations = Compilations()
+        self.rows = FoldRows()
         self._programs: dict[tuple[Any, ...], Program] = {}
 
     def __call__(self, models: Sequence[Knobs], meta: dict[str, Any]) -> Program:
         layout = layout_for(models, self.run)
         key = (layout, tuple(sorted(meta.items())))
         if key not in self._programs:
-            self._programs[key] = Program(layout, meta, self.task, self.training, self.seed, self.compilations)
+            self._programs[key] = Program(layout, meta, self.task, self.training, self.seed, self.compilations, self.rows)
         return self._programs[key]
 
 
@@ -108,10 +109,10 @@ def run_models(
     models = [knobs(c, programs.training) for c in candidates]
     names = [_name(c) for c in candidates]
     groups: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-    for (batch, hidden), members in group(models).items():
+    for kind, members in group(models).items():
         for c in members:
             for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
-                groups.setdefault((batch, hidden, tuple(sorted(fold.meta.items()))), []).append((c, f))
+                groups.setdefault((*kind, tuple(sorted(fold.meta.items()))), []).append((c, f))
     scorer = get_scorer(metric)
     shape = (len(candidates), len(folds))
     scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
@@ -127,7 +128,7 @@ def run_models(
             state = held.take([before.index(m) for m in here]) if held is not None else None
         trained = program.train(group_models, group_folds, until=until, resume=state)
         paused[key] = (here, trained.paused)
-        outputs = program.outputs(trained, group_models, [fold.x_test for fold in group_folds])
+        outputs = program.outputs(trained, group_models, group_folds)
         with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each
             for i, (c, f) in enumerate(running):
                 fold = folds[f]
@@ -137,6 +138,21 @@ def run_models(
         seconds[[c for c, _ in running], [f for _, f in running]] = (time.perf_counter() - started) / len(running)
         on_models_done(len(running))
     return Scored(scores, epochs_run, seconds, paused)
+
+
+def memory_needed(candidates: Sequence[Mapping[str, Any]], folds: Sequence[Fold], training: Mapping[str, Any],
+                  devices: int) -> int:  # fmt: skip
+    """Bytes a stage's programs hold at once, roughly: every fold's rows on every device (once, whatever the number
+    of models), and per model its padded weights eight times over (current and best weights, gradients, optimizer
+    slots)."""
+    rows = sum(f.x_train.nbytes + f.y_train.nbytes for f in folds) * devices
+    n_features = max(f.x_train.shape[1] for f in folds)
+    per_model = 0
+    for c in candidates:
+        m = knobs(c, training)
+        width = width_bucket(m.width) if m.depth else 0
+        per_model += 4 * 8 * (n_features * width + width * width * max(m.depth - 1, 0) + (width or n_features) * 8)
+    return rows + per_model * len(folds)
 
 
 def _name(candidate: Mapping[str, Any]) -> str:
@@ -156,7 +172,7 @@ def _predictions(outputs: np.ndarray, task: str, fold: Fold) -> _Predictions:
 class _Predictions(RegressorMixin, BaseEstimator):
     """A trained fold model's predictions on its held-out rows, as an estimator the scorer accepts."""
 
-    def __init__(self, values: np.ndarray, X: pd.DataFrame):
+    def __init__(self, values: np.ndarray, X: np.ndarray):
         self.values, self.X = values, X
 
     def predict(self, X: Any) -> Any:
@@ -165,7 +181,7 @@ class _Predictions(RegressorMixin, BaseEstimator):
 
 
 class _ClassPredictions(ClassifierMixin, BaseEstimator):
-    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: pd.DataFrame):
+    def __init__(self, proba: np.ndarray, classes: np.ndarray, X: np.ndarray):
         self.proba, self.classes_, self.X = proba, classes, X
 
     def predict_proba(self, X: Any) -> Any:
@@ -176,6 +192,6 @@ class _ClassPredictions(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _check_rows(X: Any, expected: pd.DataFrame) -> None:
+def _check_rows(X: Any, expected: np.ndarray) -> None:
     if X is not expected:
         raise ValueError("these predictions were computed for the fold's held-out rows only")

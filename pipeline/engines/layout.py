@@ -1,12 +1,13 @@
-"""Where each model sits in a fused program: the widest, deepest network of the run, padded and masked.
+"""Where each model sits in a fused program: the run's deepest network at the model's width bucket, padded and masked.
 
 Every knob of the catalogue varies per model inside one program: width (hidden units beyond a
 model's width are masked to zero, so they get zero gradients and the math is the narrow
-network's), depth (layers beyond a model's depth pass their input through), activation (a
+network's; models are grouped by width bucket, the next power of two, so that an 8-unit model
+does not pay for a 128-unit one), depth (layers beyond a model's depth pass their input through), activation (a
 per-model choice among the program's), dropout rate (a per-model rate on one shared draw of
 noise), optimizer (every model carries the state of each of the program's optimizers and takes
-its own one's update), learning rate, momentum, initializer and epochs. Only the batch size, and
-whether a network has hidden layers at all, give a program of its own.
+its own one's update), learning rate, momentum, initializer and epochs. Only the batch size, the
+width bucket, and whether a network has hidden layers at all, give a program of its own.
 """
 from __future__ import annotations
 
@@ -69,15 +70,13 @@ class Layout:
 
 @dataclass(frozen=True)
 class RunValues:
-    """The choices a run's stages may ask for, so that stages of one size share a program.
+    """The choices a run's stages may ask for, so that stages of one width bucket share a program.
 
-    One layout (the run's widest, deepest network with every activation and optimizer it may
-    ask for) makes one compiled program serve every stage: compiling is what a cold run pays
-    for. Each stage then skips, at run time, the layers, activations and optimizers it does
-    not use (``Program._stage``).
+    One layout per width bucket (the run's deepest network with every activation and optimizer
+    it may ask for) makes one compiled program serve every stage of that bucket: compiling is
+    what a cold run pays for.
     """
 
-    widths: frozenset[int] = frozenset()
     depths: frozenset[int] = frozenset()
     activations: frozenset[str] = frozenset()
     optimizers: frozenset[str] = frozenset()
@@ -90,16 +89,23 @@ class RunValues:
         for grid in grids:
             for key, options in grid.items():
                 values.setdefault(key, set()).update(options if isinstance(options, list) else [options])
-        return cls(frozenset(values.get("model__neurons", ())), frozenset(values.get("model__depth", ())),
+        return cls(frozenset(values.get("model__depth", ())),
                    frozenset(values.get("model__activation", ())), frozenset(values.get("optimizer", ())),
                    any(v > 0 for v in values.get("model__dropout", ())))  # fmt: skip
 
 
+def width_bucket(width: int) -> int:
+    """The width a model is padded to: the next power of two. Hidden layers cost the square of their width, so
+    padding 8 … 128 to 128 did 3.75× the arithmetic the widths need; bucketed, each costs its own (24 pays for 32)."""
+    return 1 << max(width - 1, 0).bit_length()
+
+
 def layout_for(models: Sequence[Knobs], run: RunValues = RunValues()) -> Layout:  # noqa: B008 (frozen, shared)
-    """The layout of ``models`` (all of one batch size and one of depth 0 / depth > 0), with the run's choices."""
+    """The layout of ``models`` (one group of ``group``: one batch size, one width bucket, depth 0 or not), with the
+    run's choices."""
     hidden = models[0].depth > 0
     return Layout(
-        width=max([m.width for m in models] + list(run.widths)) if hidden else 0,
+        width=width_bucket(max(m.width for m in models)) if hidden else 0,
         depth=max([m.depth for m in models] + list(run.depths)) if hidden else 0,
         activations=tuple(sorted({m.activation for m in models} | (run.activations if hidden else set()))),
         optimizers=tuple(sorted({m.optimizer for m in models} | {(name, ()) for name in run.optimizers}, key=repr)),
@@ -108,11 +114,11 @@ def layout_for(models: Sequence[Knobs], run: RunValues = RunValues()) -> Layout:
     )
 
 
-def group(models: Sequence[Knobs]) -> dict[tuple[int, bool], list[int]]:
-    """Models that can share a program: the same batch size, and hidden layers or none."""
-    groups: dict[tuple[int, bool], list[int]] = {}
+def group(models: Sequence[Knobs]) -> dict[tuple[int, bool, int], list[int]]:
+    """Models that can share a program: the same batch size, hidden layers or none, the same width bucket."""
+    groups: dict[tuple[int, bool, int], list[int]] = {}
     for i, m in enumerate(models):
-        groups.setdefault((m.batch_size, m.depth > 0), []).append(i)
+        groups.setdefault((m.batch_size, m.depth > 0, width_bucket(m.width) if m.depth > 0 else 0), []).append(i)
     return groups
 
 

@@ -1,4 +1,5 @@
-"""Arrays of a fused program: models padded to a power of two and spread over the devices, rows padded, per-model selects."""
+"""Arrays of a fused program: models padded to a power of two and spread over the devices, fold rows on every device,
+rows padded, per-model selects."""
 from __future__ import annotations
 
 import functools
@@ -37,6 +38,17 @@ def spread(arrays: Any, size: int) -> Any:
         return arrays
     sharding = NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec("models"))
     return jax.tree.map(lambda a: jax.device_put(a, sharding), arrays)
+
+
+def replicate(arrays: Any) -> Any:
+    """Arrays every model reads (each fold's rows) on every device JAX sees, once; the host copies can then go."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.devices()
+    if len(devices) == 1:
+        return jax.device_put(arrays)
+    return jax.device_put(arrays, NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec()))
 
 
 def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:

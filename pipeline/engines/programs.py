@@ -5,7 +5,8 @@ through Keras 3's stateless API, and Keras optimizers through ``stateless_apply`
 ``jax.jit`` program: ``lax.while_loop`` over epochs, ``lax.scan`` over batches, ``vmap`` over
 the models. Each model brings its own knobs (width, depth, activation, dropout rate, optimizer,
 learning rate, momentum, epochs) as per-model arrays, so a program serves every stage of a run
-that has its layout; it is compiled once per number of models (padded to a power of two).
+that has its layout; it is compiled once per number of models (padded to a power of two). Each fold's rows
+enter the program once; the models gather their batches from their own fold by index.
 """
 from __future__ import annotations
 
@@ -23,9 +24,19 @@ from pipeline.engines.layout import InitialWeights, Knobs, Layout, embed
 from pipeline.engines.loop import training_loop
 from pipeline.engines.network import build_network, loss_for
 from pipeline.engines.optimizers import per_model_optimizer
-from pipeline.engines.padding import bucket, pad_rows, pick, spread
+from pipeline.engines.padding import bucket, pad_rows, pick, replicate, spread
 
 log = logging.getLogger(__name__)
+VALIDATION_CHUNK = 8192  # validation rows scored per step of the epoch's early-stopping check (bounds its memory)
+
+
+def fold_indices(folds: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct folds (in order of first use) and, per model, the index of its own."""
+    unique: dict[int, Any] = {}
+    for fold in folds:
+        unique.setdefault(id(fold), fold)
+    position = {key: i for i, key in enumerate(unique)}
+    return list(unique.values()), np.asarray([position[id(f)] for f in folds], "int32")
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,44 @@ class Compilations:
     seconds: float = 0.0
 
 
+class FoldRows:
+    """Each fold's training and validation rows on the devices, put there once for a run: every program (one per
+    width bucket) and every stage reads the same arrays."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[Any, ...], tuple[list[Any], Any, list[int]]] = {}
+
+    def __call__(self, folds: Sequence[Any], early_stopping: dict[str, Any] | None) -> tuple[Any, list[int]]:
+        """The folds' rows as the training loop reads them (folds on axis 0), and each fold's training rows."""
+        es = early_stopping
+        key = (tuple(id(f) for f in folds), es["validation_split"] if es else None)
+        if key not in self._held:
+            val_rows = [int(len(f.x_train) - np.floor(len(f.x_train) * (1 - es["validation_split"]))) if es else 0
+                        for f in folds]  # fmt: skip  # Keras' validation_split: the last rows
+            train_rows = [len(f.x_train) - v for f, v in zip(folds, val_rows)]
+            n_train, n_val = max(train_rows), max(max(val_rows), 1)
+            n_val = -(-n_val // VALIDATION_CHUNK) * VALIDATION_CHUNK if n_val > VALIDATION_CHUNK else n_val
+            data = replicate({
+                "x": np.stack([pad_rows(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+                "y": np.stack([pad_rows(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)]),
+                "n": np.asarray(train_rows, "int32"),
+                "x_val": np.stack([pad_rows(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+                "y_val": np.stack([pad_rows(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
+                "n_val": np.asarray(val_rows, "int32"),
+            })  # fmt: skip
+            self._held[key] = (list(folds), data, train_rows)  # the folds kept alive: their ids stay theirs
+        _, data, train_rows = self._held[key]
+        return data, train_rows
+
+
 class Program:
     """One layout's training program; ``train`` pads the models to a power of two and compiles once per size."""
 
     def __init__(self, layout: Layout, meta: dict[str, Any], task: str, training: dict[str, Any], seed: int,
-                 compilations: Compilations):  # fmt: skip
+                 compilations: Compilations, rows: FoldRows | None = None):  # fmt: skip
         import keras
 
+        self.rows = rows or FoldRows()  # shared by a run's programs: each fold's rows on the devices once
         self.layout, self.meta, self.task, self.seed = layout, meta, task, seed
         self.early_stopping = training["early_stopping"]
         self.template = build_network(meta, depth=layout.depth, neurons=max(layout.width, 1), activation="linear", seed=seed)
@@ -135,32 +177,26 @@ class Program:
     def train(self, models: Sequence[Knobs], folds: Sequence[Any], *, until: int | None = None,
               resume: Paused | None = None) -> Trained:  # fmt: skip
         """Train ``models`` (one per (candidate, fold), ``folds[i]`` the i-th model's fold) from their own initial
-        weights, or from where ``resume`` paused them; ``until`` pauses them after that many epochs in all (a rung)."""
+        weights, or from where ``resume`` paused them; ``until`` pauses them after that many epochs in all (a rung).
+
+        Each fold's rows go into the program once, whatever the number of models: every step gathers each fold's
+        batch by index and hands it to that fold's models, so memory grows with the data, not with models × data.
+        """
         import jax
 
-        es = self.early_stopping
-        val_rows = [int(len(f.x_train) - np.floor(len(f.x_train) * (1 - es["validation_split"]))) if es else 0
-                    for f in folds]  # fmt: skip  # Keras' validation_split: the last rows
-        train_rows = [len(f.x_train) - v for f, v in zip(folds, val_rows)]
-        n_train, n_val = max(train_rows), max(max(val_rows), 1)
+        unique, which = fold_indices(folds)
+        data, train_rows = self.rows(unique, self.early_stopping)
+        n_train = max(train_rows)
         batch = min(self.layout.batch_size, n_train)  # as Keras: a batch larger than the data is all of it
-        arrays = {
-            "x": np.stack([pad_rows(f.x_train[:n], n_train) for f, n in zip(folds, train_rows)]),
-            "y": np.stack([pad_rows(f.y_train[:n], n_train) for f, n in zip(folds, train_rows)]),
-            "n": np.asarray(train_rows, "int32"),
-            "x_val": np.stack([pad_rows(f.x_train[n:], n_val) for f, n in zip(folds, train_rows)]),
-            "y_val": np.stack([pad_rows(f.y_train[n:], n_val) for f, n in zip(folds, train_rows)]),
-            "n_val": np.asarray(val_rows, "int32"),
-            "knobs": self._knob_arrays(models),
-            "loop": resume.models if resume is not None else self._start(models),
-        }
+        per_model = {"fold": which, "knobs": self._knob_arrays(models),
+                     "loop": resume.models if resume is not None else self._start(models)}  # fmt: skip
         full_batches = -(-min(train_rows) // batch) == -(-n_train // batch)
         n_models = len(models)
-        per_model = spread(arrays, bucket(n_models))
+        per_model = spread(per_model, bucket(n_models))
         key = resume.key if resume is not None else jax.random.key_data(jax.random.key(self.seed))
         limit = np.int32(until if until is not None else max(m.epochs for m in models))
-        program = self._program(per_model, key, limit, batch, full_batches)
-        out, key = jax.device_get(program(per_model, key, limit))
+        program = self._program(per_model, data, key, limit, batch, full_batches)
+        out, key = jax.device_get(program(per_model, data, key, limit))
         trainable, epochs_run, finite, loop = jax.tree.map(lambda a: a[:n_models], out)
         return Trained(trainable, np.asarray(epochs_run), np.asarray(finite), Paused(loop, np.asarray(key)))
 
@@ -172,20 +208,27 @@ class Program:
         return (trainable, self._optimizer_states(models), trainable, np.full(n, np.inf, "float32"), np.zeros(n, "int32"),
                 np.ones(n, bool), np.ones(n, bool), np.zeros(n, "int32"))  # fmt: skip
 
-    def outputs(self, trained: Trained, models: Sequence[Knobs], xs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Each trained model's outputs for its own rows ``xs[i]`` (probabilities or scaled values)."""
+    def outputs(self, trained: Trained, models: Sequence[Knobs], folds: Sequence[Any]) -> list[np.ndarray]:
+        """Each trained model's outputs for its own fold's held-out rows (probabilities or scaled values): one fold's
+        rows at a time, shared by that fold's models."""
         import jax
 
-        rows = max(len(x) for x in xs)
-        padded = {"trainable": trained.trainable, "knobs": self._knob_arrays(models), "x": np.stack([pad_rows(x, rows) for x in xs])}
-        out = np.asarray(jax.device_get(self._forward_all(padded)), dtype="float64")
-        return [o[: len(x)] for o, x in zip(out, xs)]
+        unique, which = fold_indices(folds)
+        out: list[np.ndarray] = [np.empty(0)] * len(models)
+        knob_arrays = self._knob_arrays(models)
+        for f, fold in enumerate(unique):
+            mine = np.flatnonzero(which == f)
+            arrays = {"trainable": [w[mine] for w in trained.trainable], "knobs": {k: v[mine] for k, v in knob_arrays.items()}}
+            values = np.asarray(jax.device_get(self._forward_all(arrays, fold.x_test)), dtype="float64")
+            for i, o in zip(mine, values):
+                out[i] = o
+        return out
 
     @functools.cached_property
     def _forward_all(self) -> Any:
         import jax
 
-        return jax.jit(jax.vmap(lambda a: self.forward(a["trainable"], a["knobs"], a["x"])))
+        return jax.jit(jax.vmap(lambda a, x: self.forward(a["trainable"], a["knobs"], x), in_axes=(0, None)))
 
     def _knob_arrays(self, models: Sequence[Knobs]) -> dict[str, np.ndarray]:
         return {
@@ -215,19 +258,19 @@ class Program:
             states.append(columns)
         return states
 
-    def _program(self, arrays: Any, key: Any, limit: Any, batch: int, full_batches: bool) -> Any:
+    def _program(self, arrays: Any, data: Any, key: Any, limit: Any, batch: int, full_batches: bool) -> Any:
         """The compiled training loop for these array shapes: compiled (or read from the compile cache) once."""
         import jax
 
-        signature = (batch, full_batches, *(a.shape for a in jax.tree.leaves(arrays)))
+        signature = (batch, full_batches, *(a.shape for a in jax.tree.leaves((arrays, data))))
         if signature not in self._compiled:
             started = time.perf_counter()
             loop = functools.partial(training_loop, self._step, self._loss, self.early_stopping, batch=batch,
-                                     every_batch_has_rows=full_batches)  # fmt: skip
-            self._compiled[signature] = jax.jit(loop).lower(arrays, key, limit).compile()
+                                     every_batch_has_rows=full_batches, chunk=VALIDATION_CHUNK)  # fmt: skip
+            self._compiled[signature] = jax.jit(loop).lower(arrays, data, key, limit).compile()
             seconds = time.perf_counter() - started
             self.compilations.count += 1
             self.compilations.seconds += seconds
-            models = arrays["n"].shape[0]
+            models = arrays["fold"].shape[0]
             log.info("fused engine: compiled a program for %d models (layout %s) in %.2f s", models, self.layout, seconds)
         return self._compiled[signature]
