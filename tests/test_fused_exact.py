@@ -104,7 +104,7 @@ def test_dropout_noise_of_a_unit_does_not_depend_on_the_layout():
     assert not np.array_equal(unit_noise(key, 0, 32, 8), unit_noise(key, 1, 32, 8))
 
 
-def test_every_stage_of_a_run_shares_one_layout_per_width_bucket():
+def test_every_stage_of_a_run_shares_one_layout_and_large_stages_one_per_width_bucket():
     run = RunValues.of([{"model__neurons": 16, "optimizer": "adam"}, {"optimizer": ["sgd", "adam"]},
                         {"model__neurons": [8, 64]}, {"model__depth": [1, 2, 3]}, {"model__activation": ["relu", "tanh"]},
                         {"model__dropout": [0.0, 0.2]}])  # fmt: skip
@@ -112,8 +112,11 @@ def test_every_stage_of_a_run_shares_one_layout_per_width_bucket():
     dropouts = [knobs({"optimizer": "adam", "model__dropout": r, "model__neurons": 12}, TRAINING) for r in (0.0, 0.2)]
     depths = [knobs({"optimizer": "adam", "model__depth": d}, TRAINING) for d in (1, 3)]
     assert layout_for(optimizers, run) == layout_for(dropouts, run) == layout_for(depths, run) == Layout(
+        64, 3, ("relu", "tanh"), (("adam", ()), ("sgd", ())), True, TRAINING["batch_size"])
+    assert layout_for(optimizers, run, bucketed=True) == layout_for(dropouts, run, bucketed=True) == Layout(
         16, 3, ("relu", "tanh"), (("adam", ()), ("sgd", ())), True, TRAINING["batch_size"])
-    wide, narrow = (layout_for([knobs({"optimizer": "adam", "model__neurons": w}, TRAINING)], run) for w in (64, 8))
+    wide, narrow = (layout_for([knobs({"optimizer": "adam", "model__neurons": w}, TRAINING)], run, bucketed=True)
+                    for w in (64, 8))  # fmt: skip
     assert (wide.width, narrow.width, wide.depth, wide.optimizers) == (64, 8, 3, (("adam", ()), ("sgd", ())))
     assert [width_bucket(w) for w in (1, 4, 8, 9, 24, 32, 100, 128)] == [1, 4, 8, 16, 32, 32, 128, 128]
     assert layout_for([knobs({"model__depth": 0}, TRAINING)], run).depth == 0  # no hidden layers: a program of its own

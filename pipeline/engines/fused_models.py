@@ -16,7 +16,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from pipeline import cvresults
 from pipeline.data import make_preprocessor, standardization
-from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for, width_bucket
+from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for, width_bucket, worth_bucketing
 from pipeline.engines.programs import Compilations, FoldRows, Paused, Program
 
 
@@ -76,8 +76,8 @@ class Programs:
         self.rows = FoldRows()
         self._programs: dict[tuple[Any, ...], Program] = {}
 
-    def __call__(self, models: Sequence[Knobs], meta: dict[str, Any]) -> Program:
-        layout = layout_for(models, self.run)
+    def __call__(self, models: Sequence[Knobs], meta: dict[str, Any], bucketed: bool = False) -> Program:
+        layout = layout_for(models, self.run, bucketed)
         key = (layout, tuple(sorted(meta.items())))
         if key not in self._programs:
             self._programs[key] = Program(layout, meta, self.task, self.training, self.seed, self.compilations, self.rows)
@@ -109,7 +109,8 @@ def run_models(
     models = [knobs(c, programs.training) for c in candidates]
     names = [_name(c) for c in candidates]
     groups: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-    for kind, members in group(models).items():
+    bucketed = worth_bucketing(models, len(folds) * max(len(f.x_train) for f in folds))
+    for kind, members in group(models, bucketed).items():
         for c in members:
             for f, fold in enumerate(folds):  # one-hot columns can differ between folds: so can the input width
                 groups.setdefault((*kind, tuple(sorted(fold.meta.items()))), []).append((c, f))
@@ -120,7 +121,7 @@ def run_models(
     for key, running in groups.items():
         started = time.perf_counter()
         group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
-        program = programs(group_models, group_folds[0].meta)
+        program = programs(group_models, group_folds[0].meta, bucketed)
         here = [(names[c], f) for c, f in running]
         state = None
         if resume is not None and key in resume.paused:

@@ -2,12 +2,12 @@
 
 Every knob of the catalogue varies per model inside one program: width (hidden units beyond a
 model's width are masked to zero, so they get zero gradients and the math is the narrow
-network's; models are grouped by width bucket, the next power of two, so that an 8-unit model
-does not pay for a 128-unit one), depth (layers beyond a model's depth pass their input through), activation (a
+network's; a large stage's models are grouped by width bucket, the next power of two, so that
+an 8-unit model does not pay for a 128-unit one), depth (layers beyond a model's depth pass their input through), activation (a
 per-model choice among the program's), dropout rate (a per-model rate on one shared draw of
 noise), optimizer (every model carries the state of each of the program's optimizers and takes
 its own one's update), learning rate, momentum, initializer and epochs. Only the batch size, the
-width bucket, and whether a network has hidden layers at all, give a program of its own.
+width bucket (in a large stage), and whether a network has hidden layers at all, give a program of its own.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # where momentum 0 in the momentum bra
 PER_MODEL_OPTIMIZER_ARGS = ("learning_rate", "momentum")  # numbers each model holds; other arguments make a variant
 
 Variant = tuple[str, tuple[tuple[str, Any], ...]]  # an optimizer and its fixed arguments
+BUCKETING_WORK = 10**6  # model-epoch-rows from which a stage's models are grouped by width bucket
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,14 @@ class Layout:
 
 @dataclass(frozen=True)
 class RunValues:
-    """The choices a run's stages may ask for, so that stages of one width bucket share a program.
+    """The choices a run's stages may ask for, so that stages share a program.
 
-    One layout per width bucket (the run's deepest network with every activation and optimizer
-    it may ask for) makes one compiled program serve every stage of that bucket: compiling is
-    what a cold run pays for.
+    One layout (the run's deepest network with every activation and optimizer it may ask for, at
+    the run's widest width, or at a width bucket for a stage whose training outweighs compiling)
+    makes one compiled program serve many stages: compiling is what a cold run pays for.
     """
 
+    widths: frozenset[int] = frozenset()
     depths: frozenset[int] = frozenset()
     activations: frozenset[str] = frozenset()
     optimizers: frozenset[str] = frozenset()
@@ -89,7 +91,7 @@ class RunValues:
         for grid in grids:
             for key, options in grid.items():
                 values.setdefault(key, set()).update(options if isinstance(options, list) else [options])
-        return cls(frozenset(values.get("model__depth", ())),
+        return cls(frozenset(values.get("model__neurons", ())), frozenset(values.get("model__depth", ())),
                    frozenset(values.get("model__activation", ())), frozenset(values.get("optimizer", ())),
                    any(v > 0 for v in values.get("model__dropout", ())))  # fmt: skip
 
@@ -100,12 +102,13 @@ def width_bucket(width: int) -> int:
     return 1 << max(width - 1, 0).bit_length()
 
 
-def layout_for(models: Sequence[Knobs], run: RunValues = RunValues()) -> Layout:  # noqa: B008 (frozen, shared)
-    """The layout of ``models`` (one group of ``group``: one batch size, one width bucket, depth 0 or not), with the
-    run's choices."""
+def layout_for(models: Sequence[Knobs], run: RunValues = RunValues(), bucketed: bool = False) -> Layout:  # noqa: B008
+    """The layout of ``models`` (one group of ``group``: one batch size, depth 0 or not, one width bucket where
+    ``bucketed``), with the run's choices: padded to their width bucket, or to the run's widest width."""
     hidden = models[0].depth > 0
+    widest = width_bucket(max(m.width for m in models)) if bucketed else max([m.width for m in models] + list(run.widths))
     return Layout(
-        width=width_bucket(max(m.width for m in models)) if hidden else 0,
+        width=widest if hidden else 0,
         depth=max([m.depth for m in models] + list(run.depths)) if hidden else 0,
         activations=tuple(sorted({m.activation for m in models} | (run.activations if hidden else set()))),
         optimizers=tuple(sorted({m.optimizer for m in models} | {(name, ()) for name in run.optimizers}, key=repr)),
@@ -114,12 +117,21 @@ def layout_for(models: Sequence[Knobs], run: RunValues = RunValues()) -> Layout:
     )
 
 
-def group(models: Sequence[Knobs]) -> dict[tuple[int, bool, int], list[int]]:
-    """Models that can share a program: the same batch size, hidden layers or none, the same width bucket."""
+def group(models: Sequence[Knobs], bucketed: bool = False) -> dict[tuple[int, bool, int], list[int]]:
+    """Models that can share a program: the same batch size, hidden layers or none (and where ``bucketed``, the same
+    width bucket)."""
     groups: dict[tuple[int, bool, int], list[int]] = {}
     for i, m in enumerate(models):
-        groups.setdefault((m.batch_size, m.depth > 0, width_bucket(m.width) if m.depth > 0 else 0), []).append(i)
+        bucket = width_bucket(m.width) if bucketed and m.depth > 0 else 0
+        groups.setdefault((m.batch_size, m.depth > 0, bucket), []).append(i)
     return groups
+
+
+def worth_bucketing(models: Sequence[Knobs], rows: int) -> bool:
+    """Width buckets (a program each) pay where training outweighs compiling: a stage of at least
+    ``BUCKETING_WORK`` model-epoch-rows (the column's real grid: 6·10⁶; the default order's largest stage: 2·10⁵,
+    where a program more to compile costs more than the padding it saves)."""
+    return sum(m.epochs for m in models) * rows >= BUCKETING_WORK
 
 
 def embed(weights: Sequence[np.ndarray], depth: int, layout: Layout, n_features: int) -> list[np.ndarray]:
