@@ -7,6 +7,7 @@ by name and the held-out split (here the caller passes the data), MLflow trackin
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -78,9 +79,11 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
             problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
                               spec.search.repeats)  # fmt: skip
             listener = _Listener()
-            observers = Observers(listener, *self._display())
-            with _engine(self, spec, listener.note) as engine, _displayed(observers):
-                found = runner.search(spec, engine, problem, observers)
+            displays = self._display()
+            with _engine(self, spec, listener.note) as engine, contextlib.ExitStack() as shown:
+                for display in displays:  # the rich progress, live for the length of the search
+                    shown.enter_context(display)
+                found = runner.search(spec, engine, problem, Observers(listener, *displays))
         except UserError as exc:  # bad input, every fit failed: scikit-learn's ValueError, with the command line's line
             raise ValueError(str(exc)) from None
         except Interrupted as exc:  # Ctrl+C in a notebook stays a KeyboardInterrupt, saying what the store kept
@@ -204,7 +207,7 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
                             f"iterations or trees a candidate gets), but the estimator has {value!r}")  # fmt: skip
         return value
 
-    def _display(self) -> list[Observer]:
+    def _display(self) -> list[Any]:
         if not self.verbose:
             return []
         from rich.console import Console
@@ -259,21 +262,6 @@ class _Listener(Observer):
 
     def note(self, message: str) -> None:
         self.notes.append(message)
-
-
-class _displayed:
-    """The rich progress display (verbose=True), live for the length of the search."""
-
-    def __init__(self, observers: Observers):
-        self.displays: list[Any] = [o for o in observers.observers if hasattr(o, "__enter__")]
-
-    def __enter__(self) -> None:
-        for d in self.displays:
-            d.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        for d in reversed(self.displays):
-            d.__exit__(*exc)
 
 
 def _engine(search: StagedSearchCV, spec: RunSpec, note: Any) -> Engine:
