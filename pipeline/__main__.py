@@ -44,6 +44,7 @@ def cli() -> None:
     exits.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     exits.never_swallow_ctrl_c()
     exits.sigterm_as_interrupt()
+    exits.tolerate_closed_stdout()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     compose.register()
     others = install.other_pipelines()

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,8 +24,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_X_y, column_or_1d
 
-from pipeline import data, runner
-from pipeline.config.schema import ExecutionSpec, ModelSpec, OrderSpec, RunSpec, SearchSpec, StoreSpec
+from pipeline import data, errors, runner
+from pipeline.config.schema import (
+    EarlyStoppingSpec,
+    ExecutionSpec,
+    ModelSpec,
+    OrderSpec,
+    RunSpec,
+    SearchSpec,
+    StoreSpec,
+)
 from pipeline.config.scoring import scoring_for
 from pipeline.config.validation import validate
 from pipeline.engines import execution
@@ -32,10 +41,16 @@ from pipeline.engines.base import Engine
 from pipeline.engines.network_estimator import Network
 from pipeline.engines.searchcv import final_step
 from pipeline.errors import Interrupted, PipelineError, UserError
+from pipeline.importance import numbered
 from pipeline.observers import Observer, Observers
 from pipeline.records import Problem, RunResult, StageResult
+from pipeline.reports import terminal
+from pipeline.reports.files import RunFolder
+from pipeline.values import Tokens
 
 ENGINES = ("auto", "fused", "gridsearchcv")
+_FITTED = ("best_params_", "best_score_", "best_estimator_", "classes_", "cv_results_", "duel_", "feature_names_in_",
+           "importance_", "metric_", "n_features_in_", "spec_", "stage_results_", "_found", "_notes")
 
 
 class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -48,6 +63,8 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
     ``nuisance``: ``{"learning_rate": {"factors": [0.3, 1, 3]}}``, re-tuned inside every stage that does not tune it.
     ``engine``: ``auto`` trains the project's ``Network`` fused and any other estimator through scikit-learn's search
     loop. ``final_repeats``: the tuned configuration against the starting one on reshuffled folds (``duel_``).
+    ``random_state``: the seed of the folds (an int, a ``RandomState``, or None: fresh folds each fit).
+    ``verbose``: 0 silent, 1 a line per stage (the default), 2 a live progress display.
     """
 
     def __init__(self, estimator: Any, stages: Sequence[Mapping[str, Sequence[Any]]] | Mapping[str, Mapping[str, Any]],
@@ -57,8 +74,8 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
                  repeats: int = 1, passes: int = 1, final_repeats: int = 0, order: str | None = None,
                  strategy: str = "staged", budget: int | None = None, nuisance: Mapping[str, Any] | None = None,
                  memory: str | Path | None = None,
-                 engine: str = "auto", refit: bool = True, error_score: Any = np.nan, random_state: int = 0,
-                 verbose: bool = False) -> None:  # fmt: skip
+                 engine: str = "auto", refit: bool = True, error_score: Any = np.nan, random_state: Any = 0,
+                 verbose: int = 1) -> None:  # fmt: skip
         self.estimator, self.stages, self.conditions, self.simpler = estimator, stages, conditions, simpler
         self.cv, self.scoring, self.select, self.n_jobs, self.racing = cv, scoring, select, n_jobs, racing
         self.resource, self.repeats, self.passes, self.final_repeats = resource, repeats, passes, final_repeats
@@ -66,26 +83,35 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.engine, self.refit, self.error_score = engine, refit, error_score
         self.random_state, self.verbose = random_state, verbose
 
-    def fit(self, X: Any, y: Any) -> StagedSearchCV:
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> StagedSearchCV:
         """Run the stages on ``X``, ``y`` (every fold's model fitted on its own training part), then refit the winner
-        on all of it. Bad settings raise ``ValueError`` naming the stage and parameter before any fit."""
+        on all of it. ``fit_params`` (``sample_weight``, say) go to every fit, split by fold as ``GridSearchCV`` does.
+        Bad settings raise ``ValueError`` naming the stage and parameter before any fit."""
+        for stale in _FITTED:  # a fit replaces every answer of the one before, or removes it
+            self.__dict__.pop(stale, None)
         if len(getattr(y, "shape", ())) == 2 and y.shape[1] == 1:  # a column vector: scikit-learn's warning, then 1-D
             y = column_or_1d(y, warn=True)
         self._check_input(X, y)
+        tokens = Tokens()
         try:
-            spec = self._spec()
+            spec = self._spec(tokens)
+            if fit_params and isinstance(self.estimator, Network):
+                raise UserError(f"fit({', '.join(fit_params)}=...): the project's Network takes no fit parameters; "
+                                "weigh or resample the rows before fit")  # fmt: skip
             train = data.from_arrays(X, y, self._task(y), name=type(self.estimator).__name__)
             data.check_folds(train, spec.search.cv)
             problem = Problem(train, scoring_for(spec.search, train.task, train.y), spec.search.cv, spec.search.seed,
                               spec.search.repeats)  # fmt: skip
             listener = _Listener()
-            displays = self._display()
-            with _engine(self, spec, listener.note) as engine, contextlib.ExitStack() as shown:
-                for display in displays:  # the rich progress, live for the length of the search
+            displays = self._displays()
+            observers = Observers(listener, *displays)
+            with terminal.native_stderr_filtered(), _engine(self, spec, observers, tokens, fit_params) as engine, \
+                    contextlib.ExitStack() as shown:  # fmt: skip
+                for display in displays:  # live for the length of the search
                     shown.enter_context(display)
-                found = runner.search(spec, engine, problem, Observers(listener, *displays))
+                found = runner.search(spec, engine, problem, observers)
         except UserError as exc:  # bad input, every fit failed: scikit-learn's ValueError, with the command line's line
-            raise ValueError(str(exc)) from None
+            raise ValueError(_in_api_words(str(exc))) from None
         except Interrupted as exc:  # Ctrl+C in a notebook stays a KeyboardInterrupt, saying what the store kept
             raise KeyboardInterrupt(str(exc)) from None
         except PipelineError as exc:  # memory ran out, a worker died
@@ -93,9 +119,9 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
         for message in listener.notes:
             warnings.warn(message, UserWarning, stacklevel=2)
         self._found, self._notes, self.metric_, self.spec_ = found, listener.notes, problem.metric, spec
-        self.best_params_ = dict(found.best_params)
-        self.stage_results_ = [_record(r) for r in found.stages]
-        self.cv_results_ = _cv_results(found.stages)
+        self.best_params_ = tokens.decode(found.best_params)
+        self.stage_results_ = [_record(r, tokens) for r in found.stages]
+        self.cv_results_ = _cv_results(found.stages, tokens)
         scored = [r for r in found.stages if r.fits]
         self.best_score_ = scored[-1].mean_score if scored else math.nan
         self.duel_ = found.duel
@@ -104,7 +130,9 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
         if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
+            best = clone(self.estimator).set_params(**self.best_params_)
+            with terminal.native_stderr_filtered():
+                self.best_estimator_ = best.fit(X, y, **fit_params)
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
@@ -112,18 +140,21 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
     def report(self, folder: str | Path) -> Path:
         """Write the command line's run folder for this search into ``folder``: ``summary.csv``,
         ``best_params.json``, one ``cv_results`` table per stage, ``report.md`` and its charts."""
-        from pipeline.reports.files import RunFolder
-
         check_is_fitted(self, "stage_results_")
         path = Path(folder)
-        writer = RunFolder()
-        writer.run_started(self.spec_, path)
-        for message in self._notes:
-            writer.note(message)
-        for index, result in enumerate(self._found.stages, start=0 if self.importance_ else 1):
-            writer.stage_finished(index, result)
-        writer.run_finished(RunResult(self._found.stages, self.best_params_, self.metric_, None, path, self.duel_,
-                                      self.importance_))  # fmt: skip
+        writer = RunFolder(key=f"report({str(folder)!r})")
+        try:
+            with errors.writing(writer.key, path, "the report"):
+                path.mkdir(parents=True, exist_ok=True)
+            writer.run_started(self.spec_, path)
+            for message in self._notes:
+                writer.note(message)
+            for index, result in numbered(self._found.stages):
+                writer.stage_finished(index, result)
+            writer.run_finished(RunResult(self._found.stages, self.best_params_, self.metric_, None, path, self.duel_,
+                                          self.importance_))  # fmt: skip
+        except PipelineError as exc:  # a folder it cannot write: the OSError a Python user expects, in one line
+            raise OSError(str(exc).replace(f"{writer.key}={path}: ", f"{writer.key}: ")) from None
         return path
 
     def _check_input(self, X: Any, y: Any) -> None:
@@ -132,10 +163,16 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
         check_X_y(X, y, accept_sparse=False, dtype=None, ensure_all_finite=False, ensure_min_samples=2)
         if self._task(y) != "regression":
             check_classification_targets(y)
+            classes = pd.unique(np.asarray(y))
+            if len(classes) < 2:
+                raise ValueError(f"y holds one class ({classes[0]!r}) only: a classifier needs at least two; check "
+                                 "how the rows were selected, or tune a regressor")  # fmt: skip
 
     def _task(self, y: Any) -> str:
         """binary / multiclass / regression from the estimator's kind (scikeras' wrappers included: scikit-learn
         no longer recognises them), and from the target for the project's ``Network``."""
+        if isinstance(self.estimator, Network):
+            return self.estimator.task_of(pd.Series(np.asarray(y)))
         kind = getattr(final_step(self.estimator), "_estimator_type", None)
         if is_regressor(self.estimator) or kind == "regressor":
             return "regression"
@@ -143,8 +180,9 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
             return "binary" if pd.Series(np.asarray(y)).nunique() <= 2 else "multiclass"
         return data.infer_task(pd.Series(np.asarray(y)))[0]
 
-    def _spec(self) -> RunSpec:
-        """The arguments as the command line's run spec, validated by the same checks."""
+    def _spec(self, tokens: Tokens) -> RunSpec:
+        """The arguments as the command line's run spec, validated by the same checks; grid values the core's JSON
+        cannot carry (estimators, arrays, tuples) stand in ``tokens``."""
         if self.engine not in ENGINES:
             raise UserError(f"engine={self.engine!r}: choose one of {', '.join(ENGINES)}")
         if isinstance(self.cv, bool) or not isinstance(self.cv, int | np.integer):
@@ -155,39 +193,53 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
                             "a callable cannot key the stage store")  # fmt: skip
         if self.order not in (None, "auto"):
             raise UserError(f"order={self.order!r}: None (the stages as given) or 'auto' (ordered by the data)")
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int | np.integer)):
+            raise UserError(f"n_jobs={self.n_jobs!r}: give a number of workers, -1 for every core, or None for one")
         network = isinstance(self.estimator, Network)
-        grids = _named(self.stages)
-        stages: dict[str, dict[str, Any]] = {name: {"grid": {k: list(v) for k, v in grid.items()}, "conditions": {}, "simpler": {}}
-                  for name, grid in grids.items()}  # fmt: skip
+        grids = _named(self.stages, tokens)
+        stages: dict[str, dict[str, Any]] = {name: {"grid": grid, "conditions": {}, "simpler": {}}
+                                              for name, grid in grids.items()}  # fmt: skip
         for param, requires in (self.conditions or {}).items():
             owner = next((n for n, g in grids.items() if param in g), next(iter(stages), None))
             if owner is not None:
-                stages[owner]["conditions"][param] = {k: list(v) for k, v in requires.items()}
+                stages[owner]["conditions"][param] = {k: [tokens.encode(v) for v in _listed(f"conditions.{param}.{k}", v)]
+                                                      for k, v in requires.items()}  # fmt: skip
         for param, rule in (self.simpler or {}).items():
             owner = next((n for n, g in grids.items() if param in g), None)
             if owner is None:
                 raise UserError(f"simpler.{param}: no stage tunes {param}; name a parameter of a stage")
-            stages[owner]["simpler"][param] = rule
+            stages[owner]["simpler"][param] = [tokens.encode(v) for v in rule] if isinstance(rule, list | tuple) else rule
         racing = self.racing or "none"
         if racing == "halving" and not network:
             _check_resource(self.estimator, self.resource, grids)
-        model = self.estimator.model_spec() if network else ModelSpec(params=self._start(stages),
-                                                                       epochs=self._resource_value(racing))  # fmt: skip
-        backend = execution.imported_backend() or "jax"
+        model = self.estimator.model_spec() if network else self._model_spec(stages, racing)
         spec = RunSpec(
             stages=stages,
             order=OrderSpec(stages=list(stages), **({"auto": dataclasses.replace(OrderSpec().auto, enabled=True)}
                                                     if self.order == "auto" else {})),  # fmt: skip
-            search=SearchSpec(cv=int(self.cv), scoring=self.scoring or "auto", n_jobs=self.n_jobs or 1,
-                              seed=int(self.random_state), repeats=self.repeats, select=self.select, passes=self.passes,
-                              strategy=self.strategy, budget=self.budget, engine="fused" if network and self.engine != "gridsearchcv" else "gridsearchcv",
+            search=SearchSpec(cv=int(self.cv), scoring=self.scoring or "auto", n_jobs=1 if self.n_jobs is None else int(self.n_jobs),
+                              seed=_seed(self.random_state), repeats=self.repeats, select=self.select,
+                              passes=self.passes, strategy=self.strategy, budget=self.budget,
+                              engine="fused" if network and self.engine != "gridsearchcv" else "gridsearchcv",
                               racing=racing, final_repeats=self.final_repeats,
                               nuisance={k: dict(v) for k, v in (self.nuisance or {}).items()}),  # fmt: skip
             model=model,
-            execution=ExecutionSpec(keras_backend=backend, compile_cache=None),
-            store=StoreSpec(dir=str(self.memory or "stages"), mode="readwrite" if self.memory else "off"),
+            execution=ExecutionSpec(keras_backend=execution.imported_backend() or "jax", compile_cache=None),
+            store=_store(self.memory),
         )
         return validate(spec) if network else validate(spec, _parameters_of(self.estimator))
+
+    def _model_spec(self, stages: Mapping[str, Mapping[str, Any]], racing: str) -> ModelSpec:
+        """A user's estimator's training as the report reads it: its own epochs (or the race's budget) and whether
+        an ``EarlyStopping`` callback stops its fits."""
+        own = self.estimator.get_params(deep=True)
+        epochs = self._resource_value(racing) if racing == "halving" else own.get("epochs", own.get("fit__epochs"))
+        callbacks = [c for key, value in own.items() if key.split("__")[-1] == "callbacks" and isinstance(value, list | tuple)
+                     for c in value]  # fmt: skip
+        stops = any("EarlyStopping" in getattr(c, "__name__", type(c).__name__) for c in callbacks)
+        epochs = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1 else ModelSpec().epochs
+        return ModelSpec(params=self._start(stages), epochs=epochs,
+                         early_stopping=EarlyStoppingSpec(enabled=stops))  # fmt: skip
 
     def _start(self, stages: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         """The estimator's own values of the parameters a condition reads or a nuisance factor multiplies (what the
@@ -207,14 +259,15 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
                             f"iterations or trees a candidate gets), but the estimator has {value!r}")  # fmt: skip
         return value
 
-    def _display(self) -> list[Any]:
+    def _displays(self) -> list[Any]:
+        """What the search shows while it runs: nothing (verbose=0), a line per stage (1), the live display (2+)."""
         if not self.verbose:
             return []
+        if self.verbose == 1:
+            return [terminal.StageLines()]
         from rich.console import Console
 
-        from pipeline.reports.terminal import Terminal
-
-        return [Terminal(Console())]
+        return [terminal.Terminal(Console())]
 
     # scikit-learn's delegation: what the refitted best estimator can do, the search can do.
     @available_if(lambda self: _refitted_has(self, "predict"))
@@ -264,8 +317,10 @@ class _Listener(Observer):
         self.notes.append(message)
 
 
-def _engine(search: StagedSearchCV, spec: RunSpec, note: Any) -> Engine:
-    """``auto``: the project's ``Network`` fused, any other estimator through scikit-learn's search loop."""
+def _engine(search: StagedSearchCV, spec: RunSpec, observers: Observer, tokens: Tokens,
+            fit_params: Mapping[str, Any]) -> Engine:  # fmt: skip
+    """``auto``: the project's ``Network`` fused (where Keras runs on JAX), any other estimator through scikit-learn's
+    search loop."""
     network = isinstance(search.estimator, Network)
     if search.engine == "fused" and not network:
         raise UserError(f"engine='fused': trains the project's own network only (pipeline.Network), not "
@@ -275,29 +330,65 @@ def _engine(search: StagedSearchCV, spec: RunSpec, note: Any) -> Engine:
 
         reason = FusedEngine.unsupported(spec)
         if reason is None:
-            return FusedEngine(spec, note)
-        note(f"engine=fused: {reason}; using gridsearchcv")
+            return FusedEngine(spec, observers.note, observers.stage_status)
+        observers.note(f"{reason}: the fits run through scikit-learn's search loop instead (engine='gridsearchcv')")
     from pipeline.engines.gridsearch import GridSearchEngine
 
     if network:
-        return GridSearchEngine(spec, note)
-    return GridSearchEngine(spec, note, estimator=search.estimator, resource=search.resource,
-                            error_score=search.error_score)  # fmt: skip
+        return GridSearchEngine(spec, observers.note)
+    return GridSearchEngine(spec, observers.note, estimator=search.estimator, resource=search.resource,
+                            error_score=search.error_score, decode=tokens.decode, fit_params=fit_params)  # fmt: skip
 
 
-def _named(stages: Any) -> dict[str, Mapping[str, Sequence[Any]]]:
-    """Stages as given (a dict of named grids), or a list of grids named by what they tune."""
+def _named(stages: Any, tokens: Tokens) -> dict[str, dict[str, list[Any]]]:
+    """Stages as given (a dict of named grids), or a list of grids named by what they tune; each grid's values as
+    a list the core can carry (numpy scalars as Python's, other objects as ``tokens``)."""
     if isinstance(stages, Mapping):
-        return {str(name): grid for name, grid in stages.items()}
-    if isinstance(stages, str) or not isinstance(stages, Sequence) or len(stages) == 0:
+        given = [(str(name), grid, f"stages[{name!r}]") for name, grid in stages.items()]
+    elif isinstance(stages, str) or not isinstance(stages, Sequence) or len(stages) == 0:
         raise UserError(f"stages={stages!r}: give a list of grids, e.g. [{{'C': [0.1, 1, 10]}}], or a dict of named grids")
-    named: dict[str, Mapping[str, Sequence[Any]]] = {}
-    for position, grid in enumerate(stages, start=1):
+    else:
+        given = [("+".join(grid) if isinstance(grid, Mapping) else "", grid, f"stages[{i}]") for i, grid in enumerate(stages)]
+    named: dict[str, dict[str, list[Any]]] = {}
+    for position, (name, grid, where) in enumerate(given, start=1):
         if not isinstance(grid, Mapping):
-            raise UserError(f"stages[{position - 1}]={grid!r}: a stage is a grid, a dict of parameter -> values")
-        name = "+".join(grid) or f"stage{position}"
-        named[name if name not in named else f"{name}#{position}"] = grid
+            raise UserError(f"{where}={grid!r}: a stage is a grid, a dict of parameter -> values")
+        name = name or f"stage{position}"
+        values = {str(param): [tokens.encode(v) for v in _listed(f"{where}[{param!r}]", grid[param])] for param in grid}
+        named[name if name not in named else f"{name}#{position}"] = values
     return named
+
+
+def _listed(where: str, values: Any) -> list[Any]:
+    """A grid's values as a list: a list, tuple, range, set or numpy array is one; a single value is refused."""
+    if isinstance(values, str | bytes | Mapping) or not hasattr(values, "__iter__"):
+        raise UserError(f"{where}={values!r}: a grid is a list of values, e.g. [{values!r}]")
+    return list(values)
+
+
+def _seed(random_state: Any) -> int:
+    """The folds' seed: an int as it is; a ``RandomState`` or None (scikit-learn's default: fresh folds) drawn from."""
+    from sklearn.utils import check_random_state
+
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return int(random_state)
+    try:
+        return int(check_random_state(random_state).randint(2**31 - 1))
+    except ValueError:
+        raise UserError(f"random_state={random_state!r}: give an int, a numpy RandomState or None") from None
+
+
+def _store(memory: Any) -> StoreSpec:
+    """``memory``: a folder, a ``joblib.Memory`` (its location), or None (nothing stored)."""
+    location = getattr(memory, "location", memory)
+    if location is not None and not isinstance(location, str | Path):
+        raise UserError(f"memory={memory!r}: give a folder for the stage store, a joblib.Memory, or None")
+    return StoreSpec(dir=str(location or "stages"), mode="readwrite" if location else "off")
+
+
+def _in_api_words(message: str) -> str:
+    """The command line's keys as this estimator's arguments: ``search.n_jobs`` is ``n_jobs`` here."""
+    return re.sub(r"\bsearch\.(\w+)", r"\1", message)
 
 
 def _parameters_of(estimator: Any) -> Any:
@@ -307,7 +398,7 @@ def _parameters_of(estimator: Any) -> Any:
     known = estimator.get_params(deep=True)
 
     def check(key: str, param: str, values: list[Any]) -> list[Any]:
-        if param not in known and not _routed(estimator, known, param, key):
+        if not _routed(estimator, known, param, key) and param not in known:
             near = [k for k in known if k.split("__")[-1] == param.split("__")[-1]]
             hint = f"; did you mean {near[0]!r}?" if near else f"; it has {', '.join(sorted(known)[:12])}"
             raise UserError(f"{key}: {type(estimator).__name__} has no parameter {param!r}{hint}")
@@ -322,8 +413,11 @@ def _routed(estimator: Any, known: Mapping[str, Any], param: str, key: str) -> b
     parts = param.split("__")
     for i in range(len(parts) - 1):
         owner = estimator if i == 0 else known.get("__".join(parts[:i]))
-        prefixes = {*getattr(owner, "_routing_prefixes", ()), "callbacks"} if hasattr(owner, "_routing_prefixes") else set()
-        if parts[i] not in prefixes:
+        if parts[i] == "callbacks" and hasattr(owner, "_routing_prefixes"):
+            raise UserError(f"{key}: scikeras sets callbacks__* arguments only when the estimator is made (its "
+                            "set_params does not route them, in GridSearchCV either); give them to the constructor, "
+                            "e.g. callbacks__0__patience=5, and tune other parameters")  # fmt: skip
+        if parts[i] not in getattr(owner, "_routing_prefixes", ()):
             continue
         build = getattr(owner, "model", None)
         if parts[i] == "model" and i + 2 == len(parts) and callable(build) and not isinstance(build, type):
@@ -353,21 +447,21 @@ def _refitted_has(search: StagedSearchCV, method: str) -> bool:
     return hasattr(search.estimator, method)
 
 
-def _record(result: StageResult) -> dict[str, Any]:
+def _record(result: StageResult, tokens: Tokens) -> dict[str, Any]:
     """A stage's record as ``stage_results_`` shows it: one row of the command line's ``summary.csv``."""
-    return {"pass": result.pass_number, "stage": result.stage, "tuned": list(result.tuned), "winner": dict(result.winner),
+    return {"pass": result.pass_number, "stage": result.stage, "tuned": list(result.tuned), "winner": tokens.decode(result.winner),
             "score": result.mean_score, "std": result.std_score, "candidates": result.candidates, "fits": result.fits,
-            "failed_fits": result.failed_fits, "ties": [dict(t) for t in result.ties],
+            "failed_fits": result.failed_fits, "ties": [tokens.decode(t) for t in result.ties],
             "decision": dataclasses.asdict(result.decision), "skipped": list(result.skipped), "reused": result.reused,
             "seconds": result.seconds}  # fmt: skip
 
 
-def _cv_results(results: Sequence[StageResult]) -> dict[str, Any]:
+def _cv_results(results: Sequence[StageResult], tokens: Tokens) -> dict[str, Any]:
     """Every stage's ``cv_results_`` table stacked, with a ``stage`` column; ``params`` as dicts (scikit-learn's)."""
     tables = [r.cv_results.assign(stage=r.stage) for r in results if len(r.cv_results)]
     if not tables:
         return {"stage": np.array([], dtype=object), "params": []}
     joined = pd.concat(tables, ignore_index=True)
     columns: dict[str, Any] = {c: joined[c].to_numpy() for c in joined.columns if c != "params"}
-    columns["params"] = [json.loads(p) for p in joined["params"]]
+    columns["params"] = [tokens.decode(json.loads(p)) for p in joined["params"]]
     return columns

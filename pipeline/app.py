@@ -39,7 +39,7 @@ def main(cfg: DictConfig) -> None:
         with terminal.stderr_to(run_dir / "pipeline.log"), terminal.Terminal(Console()) as display, \
                 _tracker(spec, lambda message: observers.note(message)) as tracker:  # fmt: skip
             observers = Observers(display, files.RunFolder(), *([tracker] if tracker else []))
-            with engines.create(spec, observers.note) as engine:
+            with engines.create(spec, observers.note, observers.stage_status) as engine:
                 runner.run(spec, engine, observers, run_dir, progress)
     except KeyboardInterrupt as signal:
         exits.exit_with(errors.interruption(signal, progress.where))

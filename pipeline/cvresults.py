@@ -20,15 +20,20 @@ def ranks(means: Any) -> np.ndarray:
     return ranked
 
 
+def parameters(candidates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``params`` and one masked ``param_<name>`` column per parameter, as scikit-learn writes them."""
+    out: dict[str, Any] = {}
+    for key in sorted({k for c in candidates for k in c}):
+        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
+                                                dtype=object)  # fmt: skip
+    return out | {"params": list(candidates)}
+
+
 def columns(candidates: Sequence[Mapping[str, Any]], times: Mapping[str, np.ndarray], splits: Mapping[str, np.ndarray],
             summary: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:  # fmt: skip
     """The columns for ``candidates``: ``times`` (TIMES), each metric's ``splits`` (candidates × splits), their mean
     and std (computed, or as ``summary`` holds them, ``mean_test_score`` and so on), and ranks over the means."""
-    out: dict[str, Any] = {name: np.asarray(times[name], dtype=float) for name in TIMES}
-    for key in sorted({k for c in candidates for k in c}):
-        out[f"param_{key}"] = np.ma.MaskedArray([c.get(key) for c in candidates], mask=[key not in c for c in candidates],
-                                                dtype=object)  # fmt: skip
-    out["params"] = list(candidates)
+    out: dict[str, Any] = {name: np.asarray(times[name], dtype=float) for name in TIMES} | parameters(candidates)
     for metric in METRICS:
         values = np.asarray(splits[metric], dtype=float).reshape(len(candidates), -1)
         for i in range(values.shape[1]):

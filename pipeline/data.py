@@ -33,6 +33,8 @@ def load_table(spec: DatasetSpec) -> pd.DataFrame:
     where = f"dataset.path={spec.path}"
     if path.is_dir():
         raise UserError(f"{where}: is a folder; name a CSV or Parquet file")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{where}: not a regular file (a pipe, socket or device); name a CSV or Parquet file")
     if not path.is_file():
         raise UserError(f"{where}: no such file; check the path")
     if path.stat().st_size == 0:
@@ -43,6 +45,8 @@ def load_table(spec: DatasetSpec) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
+            if spec.header and not _has_second_line(path):  # before pandas parses a header of a million names
+                raise UserError(f"{where}: the file has no data rows (one line: the header); check the file")
             frame = _read_csv(path, spec)
     except UnicodeDecodeError as exc:
         utf16 = exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")
@@ -52,6 +56,8 @@ def load_table(spec: DatasetSpec) -> pd.DataFrame:
                         f"{exc.start}); set dataset.encoding to the file's encoding, {hint}") from None  # fmt: skip
     except LookupError:
         raise UserError(f"dataset.encoding={spec.encoding}: unknown encoding; e.g. utf-8, latin-1, cp1252") from None
+    except UserError:
+        raise
     except Exception as exc:  # pandas raises many types for unreadable files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{where}: cannot read it as CSV or Parquet ({first})") from None
@@ -84,6 +90,21 @@ def _read_csv(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     except csv.Error:  # one column, or nothing to tell them apart: the usual comma
         sep = ","
     return pd.read_csv(path, sep=sep, encoding=encoding, header=0 if spec.header else None)
+
+
+def _has_second_line(path: Path) -> bool:
+    """Whether anything but blank space follows the file's first line, read a megabyte at a time."""
+    with _open_binary(path) as raw:
+        first_ended = False
+        while chunk := raw.read(1 << 20):
+            if not first_ended:
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    continue
+                first_ended, chunk = True, chunk[cut + 1 :]
+            if chunk.strip():
+                return True
+    return False
 
 
 def _open_binary(path: Path) -> IO[bytes] | Any:
@@ -225,12 +246,13 @@ def make_preprocessor(X: pd.DataFrame) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
-    categorical = [c for c in X.columns if c not in numeric]
+    # Columns by position, read from the dtypes once: a table of 100,000 columns is not looked up name by name.
+    kinds = [pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k) for k in X.dtypes]
+    numeric, categorical = np.flatnonzero(kinds), np.flatnonzero(~np.asarray(kinds, dtype=bool))
     steps = []
-    if numeric:
+    if len(numeric):
         steps.append(("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric))
-    if categorical:
+    if len(categorical):
         encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_CLASSES, sparse_output=False)
         steps.append(("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), encoder), categorical))
     return ColumnTransformer(steps, sparse_threshold=0.0)

@@ -39,6 +39,43 @@ def exit_with(error: PipelineError) -> None:
     os._exit(error.exit_code)
 
 
+class _ClosedStdoutTolerated:
+    """stdout that outlives its reader: ``python -m pipeline ... | head`` closes the pipe after a few lines, and
+    the run goes on (its stages stored, its run folder written), what it prints after that going nowhere."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._to_nowhere()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_nowhere()
+
+    def _to_nowhere(self) -> None:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # the interpreter's own flush at exit finds a file, not a broken pipe
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def tolerate_closed_stdout() -> None:
+    import sys
+
+    sys.stdout = _ClosedStdoutTolerated(sys.stdout)
+
+
 def never_swallow_ctrl_c() -> None:
     """Deliver a Ctrl+C again when Python swallowed it.
 

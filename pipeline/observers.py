@@ -20,6 +20,9 @@ class Observer:
 
     def fits_done(self, count: int) -> None: ...
 
+    def stage_status(self, message: str) -> None:
+        """How far the stage is inside its fits (a compiled program compiling, its epochs done, the time left)."""
+
     def stage_finished(self, index: int, result: StageResult) -> None: ...
 
     def order_chosen(self, importance: Importance) -> None:
@@ -53,6 +56,10 @@ class Observers(Observer):
     def fits_done(self, count: int) -> None:
         for o in self.observers:
             o.fits_done(count)
+
+    def stage_status(self, message: str) -> None:
+        for o in self.observers:
+            o.stage_status(message)
 
     def stage_finished(self, index: int, result: StageResult) -> None:
         for o in self.observers:

@@ -30,7 +30,8 @@ def reusing(evaluate: EvaluateStage, store: Candidates, run: Mapping[str, Any], 
         if budget is not None:  # a rung of a race: trained to fewer epochs, or continued; not the candidate's result
             return evaluate(stage, candidates, base, budget)
         descriptions = [describe_candidate(run, {**base, **c}) for c in candidates]
-        keys = [stage_key(d) for d in descriptions]
+        stored = store.mode != "off"  # nothing is stored: no key computed, every candidate trained
+        keys = [stage_key(d) if stored else f"candidate {i}" for i, d in enumerate(descriptions)]
         rows = store.lookup(keys)
         first_error = None
         if len(rows) < len(keys):

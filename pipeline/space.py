@@ -20,7 +20,8 @@ def candidate_grids(
 
     A conditioned parameter (momentum needs optimizer in [sgd, rmsprop]) is searched only
     where its condition holds. If the condition's parameter is tuned in this same stage the
-    grid is split in two; if it is frozen, the conditioned parameter is skipped (and said so).
+    grid is split in two (the parameter is tuned where it applies: nothing skipped); if it is frozen, the
+    conditioned parameter is skipped (and said so).
     """
     grids = [dict(grid)]
     base = dict(current)
@@ -37,10 +38,8 @@ def candidate_grids(
                         split.append({**g, other: fits, **kept})
                     if rest:
                         split.append({k: v for k, v in g.items() if k != param} | {other: rest})
-                grids = split
+                grids = split  # tuned where its condition holds: nothing is skipped
                 base.pop(param, None)
-                if param in grid:
-                    skipped.append(f"{param} only for {other} in {list(allowed)}")
             elif current.get(other) not in allowed and (param in grid or param in base):
                 base.pop(param, None)
                 if param in grid:

@@ -62,9 +62,12 @@ def run_stage(
     picked = selection.pick_winner(final, splits, select, stage.simpler, folds=cv)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
-        if failed < split_scores.size:  # raced: some fits trained in earlier rungs, every fit of the last rung failed
+        if failed < split_scores.size and "n_resources" in final:  # raced: every fit of the last rung failed
             last = f"{len(final) * splits} fits of its last rung ({int(final['n_resources'].iloc[0])} epochs)"
             raise StageFailed(stage.name, 0, cause, what=last)
+        if failed < split_scores.size:  # some fits trained, but no candidate has a score on every split
+            raise StageFailed(stage.name, 0, cause, what=f"{len(final)} candidates on at least one of their {splits} "
+                              f"splits ({failed} of {split_scores.size} fits)")  # fmt: skip
         raise StageFailed(stage.name, failed, cause)
     best, ties = picked
     decided: dict[str, Any] = {"rungs": racing.rungs_of(fitted), "notes": evaluation.notes}

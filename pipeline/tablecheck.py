@@ -34,15 +34,15 @@ def checked(X: pd.DataFrame, y: pd.Series, where: str, target: str) -> tuple[pd.
         names = ", ".join(map(repr, converted))
         notes.append(f"dataset: column {names} holds true/false: used as 1/0" if len(converted) == 1
                      else f"dataset: columns {names} hold true/false: used as 1/0")  # fmt: skip
-    for column in X.columns:
-        values = X[column]
-        if values.isna().all():
-            raise UserError(f"{where}: column {column!r} is entirely missing; add it to dataset.drop")
-        if pd.api.types.is_numeric_dtype(values):
-            _finite(values, f"column {column!r}", where, "clean it or add it to dataset.drop")
-        if _same_values(values, y):
-            raise UserError(f"{where}: column {column!r} is a copy of the target {target!r} (a target leak: the search "
-                            "would learn nothing real); add it to dataset.drop")  # fmt: skip
+    empty = X.columns[X.isna().all().to_numpy()]
+    if len(empty):
+        raise UserError(f"{where}: column {empty[0]!r} is entirely missing; add it to dataset.drop")
+    numeric = [c for c, kind in X.dtypes.items() if pd.api.types.is_numeric_dtype(kind)]  # one look per column type
+    _finite_columns(X[numeric], where)
+    leak = _copies_of(X, numeric, y)
+    if leak is not None:
+        raise UserError(f"{where}: column {leak!r} is a copy of the target {target!r} (a target leak: the search "
+                        "would learn nothing real); add it to dataset.drop")  # fmt: skip
     return X, y, notes
 
 
@@ -62,7 +62,7 @@ def check_target(y: pd.Series, task: str, where: str, target: str) -> None:
 def _booleans_as_numbers(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Boolean columns (true/false, in any case) as 1.0/0.0, missing values kept missing."""
     converted, out = [], X.copy()
-    for column in X.columns:
+    for column in X.columns[[not pd.api.types.is_numeric_dtype(k) or pd.api.types.is_bool_dtype(k) for k in X.dtypes]]:
         values = X[column]
         if pd.api.types.is_bool_dtype(values):
             out[column] = values.astype(float)
@@ -82,6 +82,29 @@ def _finite(values: pd.Series, what: str, where: str, fix: str) -> None:
         first = int(np.argmax(bad))
         raise UserError(f"{where}: {what} has infinite or too large values (data row {values.index[first] + 1}: "
                         f"{float(numbers[first])}; the networks compute in float32, up to 3.4e38); {fix}")  # fmt: skip
+
+
+def _finite_columns(numbers: pd.DataFrame, where: str) -> None:
+    """Every numeric column at once (a table may have 100,000 of them): the first with an infinite or too large value."""
+    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+    if bad.any():
+        column = numbers.columns[int(np.argmax(bad.any(axis=0)))]
+        _finite(numbers[column], f"column {column!r}", where, "clean it or add it to dataset.drop")
+
+
+def _copies_of(X: pd.DataFrame, numeric: list[str], y: pd.Series) -> str | None:
+    """The first column that holds exactly the target (numeric columns compared all at once), or None."""
+    if pd.api.types.is_numeric_dtype(y) and not y.isna().any() and numeric:
+        values = X[numeric].to_numpy(dtype="float64", na_value=np.nan)
+        same = (values == y.to_numpy(dtype="float64")[:, None]).all(axis=0)
+        if same.any():
+            return str(numeric[int(np.argmax(same))])
+    measured = set(numeric)
+    for column in (c for c in X.columns if c not in measured):
+        if _same_values(X[column], y):
+            return str(column)
+    return None
 
 
 def _same_values(values: pd.Series, y: pd.Series) -> bool:

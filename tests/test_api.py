@@ -117,14 +117,21 @@ class _NeverFit(ClassifierMixin, BaseEstimator):
     ([{"alpha": [1, 2]}], {"simpler": {"beta": "ascending"}}, "simpler.beta: no stage tunes beta"),
     ([{"alpha": [1, 2]}], {"engine": "fused"}, "engine='fused': trains the project's own network only"),
     ([{"alpha": [1, 2]}], {"cv": StratifiedKFold(2)}, "cv=StratifiedKFold"),
-    ([{"alpha": [1, 2]}], {"select": "median"}, "search.select=median: choose one of"),
+    ([{"alpha": [1, 2]}], {"select": "median"}, "select=median: choose one of"),
+    ([{"alpha": 1.0}], {}, "stages[0]['alpha']=1.0: a grid is a list of values, e.g. [1.0]"),
+    ([{"alpha": "abc"}], {}, "stages[0]['alpha']='abc': a grid is a list of values"),
+    ({"first": {"alpha": [1]}, "second": {"beta": 2}}, {}, "stages['second']['beta']=2: a grid is a list"),
+    ([{"alpha": [1, 2]}], {"n_jobs": 0}, "n_jobs=0: must be -1 (all cores) or a positive count"),
+    ([{"alpha": [1, 2]}], {"n_jobs": 1.5}, "n_jobs=1.5: give a number of workers"),
+    ([{"alpha": [1, 2]}], {"random_state": "seed"}, "random_state='seed': give an int"),
+    ([{"alpha": [1, 2]}], {"memory": 3}, "memory=3: give a folder for the stage store"),
     ([{"alpha": [1, 2]}], {"racing": "halving", "resource": "rounds"}, "resource='rounds': _NeverFit has no such"),
 ])  # fmt: skip
 def test_bad_settings_raise_one_value_error_before_any_fit(stages, extra, says):
     X, y = make_classification(60, 4, random_state=0)
     with pytest.raises(ValueError) as raised:
         StagedSearchCV(_NeverFit(), stages, **{"cv": 2, **extra}).fit(X, y)
-    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert says in str(raised.value) and "\n" not in str(raised.value) and "search." not in str(raised.value)
 
 
 def test_failed_fits_follow_error_score():

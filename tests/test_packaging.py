@@ -18,7 +18,15 @@ SCRIPTS = ("staged-search", "staged-search-store", "staged-search-compare")
 def test_every_subpackage_is_in_the_wheel_s_package_list():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "pipeline").rglob("__init__.py")}
-    assert folders | {"pipeline.conf"} == listed
+    groups = {"pipeline.conf." + ".".join(p.relative_to(ROOT / "conf").parts) for p in (ROOT / "conf").rglob("*") if p.is_dir()}
+    assert folders | {"pipeline.conf"} | groups == listed  # a config group left out: setuptools warns at every install
+
+
+def test_building_the_package_warns_about_nothing(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v", "-w",
+                            str(tmp_path), str(ROOT)], capture_output=True, text=True)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "would be ignored" not in built.stdout + built.stderr
 
 
 def test_another_package_called_pipeline_on_the_path_is_found(tmp_path):

@@ -6,6 +6,7 @@ signature stays the searchable space without the config importing the network.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,8 @@ SEARCHABLE = ("optimizer", "batch_size", "epochs", *MODEL_PARAMS, *(f"optimizer_
 
 
 def number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """A finite int or float (not a bool): ``inf`` and ``nan`` are no learning rate, factor or share."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def integer(v: Any) -> bool:

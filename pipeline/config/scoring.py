@@ -7,6 +7,10 @@ from typing import Any
 from pipeline.config.schema import SearchSpec
 from pipeline.errors import UserError
 
+# Scorers of quantities: on class labels they run, and measure nothing (r2 of 0/1 labels).
+REGRESSION_ONLY = ("r2", "explained_variance", "max_error", "neg_mean_", "neg_root_mean_", "neg_median_absolute_error",
+                   "d2_")  # fmt: skip
+
 
 def check_name(search: SearchSpec) -> None:
     if search.scoring == "auto":
@@ -27,6 +31,9 @@ def scoring_for(search: SearchSpec, task: str, y: Any) -> str:
     """
     if search.scoring == "auto":
         return "r2" if task == "regression" else "accuracy"
+    if task != "regression" and search.scoring.startswith(REGRESSION_ONLY):  # they score class labels as numbers
+        raise UserError(f"search.scoring={search.scoring}: a regression scorer, and this is a {task} task (it would "
+                        "score class labels as numbers); use e.g. accuracy, balanced_accuracy or f1_macro")  # fmt: skip
     import warnings
 
     import numpy as np

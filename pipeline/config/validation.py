@@ -12,6 +12,8 @@ from pipeline.config.schema import RunSpec, StageSpec
 from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
+MAX_EPOCHS = 1_000_000  # the fused engine counts epochs and steps in 32-bit integers
+MAX_BATCH = 10_000_000
 SELECTIONS = ("best", "one_se", "paired_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
@@ -55,14 +57,14 @@ def validate(spec: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
     _check(not (search.strategy == "tpe" and search.racing == "halving"), "search.racing", search.racing,
            "not with search.strategy=tpe (TPE learns from each candidate's full score, a race stops most of them "
            "early); race the staged, exhaustive or random search, or set search.racing=none")
-    _check(search.halving.factor >= 2, "search.halving.factor", search.halving.factor,
+    _check(number(search.halving.factor) and search.halving.factor >= 2, "search.halving.factor", search.halving.factor,
            "must be at least 2, e.g. 3: a smaller factor keeps every candidate of a small stage at every rung, so "
            "nothing is raced")  # fmt: skip
     _check(search.halving.min_epochs is None or 1 <= search.halving.min_epochs <= model.epochs,
            "search.halving.min_epochs", search.halving.min_epochs, f"must be from 1 to model.epochs ({model.epochs}), "
            "or null")  # fmt: skip
-    _check(model.epochs >= 1, "model.epochs", model.epochs, "must be at least 1")
-    _check(model.batch_size >= 1, "model.batch_size", model.batch_size, "must be at least 1")
+    _check(1 <= model.epochs <= MAX_EPOCHS, "model.epochs", model.epochs, f"must be from 1 to {MAX_EPOCHS:,}")
+    _check(1 <= model.batch_size <= MAX_BATCH, "model.batch_size", model.batch_size, f"must be from 1 to {MAX_BATCH:,}")
     if es.enabled:
         _check(0 < es.validation_split < 1, "model.early_stopping.validation_split", es.validation_split,
                "must be between 0 and 1")  # fmt: skip
@@ -113,6 +115,8 @@ def _check_auto(spec: RunSpec) -> None:
     auto, screened = spec.order.auto, len(spec.order.names())
     if not auto.enabled:
         return
+    _check(auto.stages is None or len(auto.stages) > 0, "order.auto.stages", auto.stages,
+           "must name at least one stage to screen, or be null (= order.stages)")
     _check(spec.search.strategy == "staged", "search.strategy", spec.search.strategy,
            "order=auto orders the stages of the staged search; use search.strategy=staged (or drop order=auto)")
     _check(auto.budget >= screened, "order.auto.budget", auto.budget,

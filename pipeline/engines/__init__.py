@@ -13,8 +13,9 @@ from pipeline.config.schema import RunSpec
 from pipeline.engines.base import Engine
 
 
-def create(spec: RunSpec, note: Callable[[str], None]) -> Engine:
-    """The engine ``search.engine`` asks for, or GridSearchCV where fused cannot run (said in one line)."""
+def create(spec: RunSpec, note: Callable[[str], None], status: Callable[[str], None] = lambda message: None) -> Engine:
+    """The engine ``search.engine`` asks for, or GridSearchCV where fused cannot run (said in one line); ``status``
+    hears how far a fused stage is."""
     if spec.search.engine == "fused":
         from pipeline.engines.fused import FusedEngine
 
@@ -22,7 +23,7 @@ def create(spec: RunSpec, note: Callable[[str], None]) -> Engine:
         if reason is None:
             if spec.execution.kind == "dask":
                 note("search.engine=fused trains every stage in this process; execution=dask is not used")
-            return FusedEngine(spec, note)
+            return FusedEngine(spec, note, status)
         note(f"search.engine=fused: {reason}; using gridsearchcv")
     from pipeline.engines.gridsearch import GridSearchEngine
 

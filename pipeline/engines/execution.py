@@ -27,11 +27,10 @@ def select_backend(name: str, compile_cache: str | None = None, host_devices: bo
     that the fused engine can spread its models over the cores (GPUs are unaffected).
     Returns a line to show when the compile cache cannot be used (the run goes on without it).
     """
-    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != name:
-        raise UserError(
-            f"execution.keras_backend={name}: Keras was already imported with "
-            f"{os.environ.get('KERAS_BACKEND', 'tensorflow')}; start a fresh process"
-        )
+    running = imported_backend()
+    if running is not None and running != name:  # what Keras runs, not what the environment says it should
+        raise UserError(f"execution.keras_backend={name}: this process already runs Keras on {running}; set "
+                        f"execution.keras_backend={running}")  # fmt: skip
     os.environ["KERAS_BACKEND"] = name
     os.environ.update(QUIET_ENV)
     if host_devices and "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):

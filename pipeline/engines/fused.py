@@ -44,8 +44,10 @@ class FusedEngine:
     name = "fused"
     continues = True  # a budget's resume goes on training the paused models (a raced survivor trains on)
 
-    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print) -> None:
-        self.model, self.execution, self.note = spec.model, spec.execution, note
+    def __init__(self, spec: RunSpec, note: Callable[[str], None] = print,
+                 status: Callable[[str], None] = lambda message: None) -> None:  # fmt: skip
+        """``status`` hears how far a stage's programs are (compiling, epochs done, time left)."""
+        self.model, self.execution, self.note, self.status = spec.model, spec.execution, note, status
         self.run_values = _run_values(spec)
         self._folds: tuple[Problem, list[Any]] | None = None
         self._programs: Programs | None = None  # the run's programs, reused across stages
@@ -54,7 +56,7 @@ class FusedEngine:
     def unsupported(spec: RunSpec) -> str | None:
         """Why this configuration cannot run fused (the caller falls back to GridSearchCV), or None."""
         if spec.execution.keras_backend != "jax":
-            return f"the fused engine compiles JAX programs; execution.keras_backend={spec.execution.keras_backend}"
+            return f"the fused engine needs Keras on JAX, and Keras runs on {spec.execution.keras_backend} here"
         return None
 
     def identity(self) -> dict[str, Any]:
@@ -100,7 +102,7 @@ class FusedEngine:
         try:
             out = run_models(everything, self._folds[1], programs, problem.metric,
                              on_models_done=progress, until=budget.epochs if budget else None,
-                             resume=budget.resume if budget else None)  # fmt: skip
+                             resume=budget.resume if budget else None, status=self.status)  # fmt: skip
         except Exception as exc:  # XLA reports running out of memory as RESOURCE_EXHAUSTED
             if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
                 raise out_of_memory(stage, "the fused program ran out of memory", exc,

@@ -103,6 +103,7 @@ def run_models(
     on_models_done: Callable[[int], None] = lambda n: None,
     until: int | None = None,
     resume: Scored | None = None,
+    status: Callable[[str], None] = lambda message: None,
 ) -> Scored:
     """Train and score every (candidate, fold): to each model's own epochs, or ``until`` epochs in all; a model that
     ``resume`` holds (the same candidate and fold, paused by an earlier call) goes on from where it paused."""
@@ -118,8 +119,9 @@ def run_models(
     shape = (len(candidates), len(folds))
     scores, epochs_run, seconds = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
     paused: dict[tuple[Any, ...], tuple[list[tuple[str, int]], Paused | None]] = {}
-    for key, running in groups.items():
+    for number, (key, running) in enumerate(groups.items(), start=1):
         started = time.perf_counter()
+        where = f"program {number}/{len(groups)} ({len(running)} models): " if len(groups) > 1 else f"{len(running)} models: "
         group_models, group_folds = [models[c] for c, _ in running], [folds[f] for _, f in running]
         program = programs(group_models, group_folds[0].meta, bucketed)
         here = [(names[c], f) for c, f in running]
@@ -127,7 +129,8 @@ def run_models(
         if resume is not None and key in resume.paused:
             before, held = resume.paused[key]
             state = held.take([before.index(m) for m in here]) if held is not None else None
-        trained = program.train(group_models, group_folds, until=until, resume=state)
+        trained = program.train(group_models, group_folds, until=until, resume=state,
+                                status=lambda message, where=where: status(where + message))  # fmt: skip
         paused[key] = (here, trained.paused)
         outputs = program.outputs(trained, group_models, group_folds)
         with sklearn.config_context(skip_parameter_validation=True):  # its inputs are ours: 125 calls, 1 ms each

@@ -12,15 +12,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pipeline.config.schema import RunSpec
+from pipeline.cvresults import parameters
 from pipeline.engines import cluster, execution, workers
 from pipeline.engines.base import Progress
 from pipeline.errors import StageFailed, exception_line, out_of_memory
 from pipeline.records import Budget, Dataset, Evaluation, Problem
+from pipeline.values import describe
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,16 @@ class GridSearchEngine:
     continues = False  # each fit starts afresh: a budget's resume is ignored, the models train from scratch
 
     def __init__(self, spec: RunSpec, note: Callable[[str], None] = print, estimator: Any = None,
-                 resource: str = "epochs", error_score: Any = float("nan")) -> None:  # fmt: skip
+                 resource: str = "epochs", error_score: Any = float("nan"),
+                 decode: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+                 fit_params: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         """``estimator``: a user's scikit-learn estimator instead of the project's network; ``resource``: its
-        parameter a racing budget sets (epochs, max_iter, n_estimators); ``error_score``: as ``GridSearchCV``'s."""
+        parameter a racing budget sets (epochs, max_iter, n_estimators); ``error_score``: as ``GridSearchCV``'s;
+        ``decode``: the user's own values for the tokens that stood in for them (``values.Tokens``); ``fit_params``:
+        passed to every fit, split by fold."""
         self.model, self.execution, self.n_jobs, self.note = spec.model, spec.execution, spec.search.n_jobs, note
         self.estimator, self.resource, self.error_score = estimator, resource, error_score
+        self.decode, self.fit_params = decode, dict(fit_params or {})
         self._exit = contextlib.ExitStack()
         self._dask: Any = None  # a distributed.Client when execution=dask
 
@@ -48,9 +55,7 @@ class GridSearchEngine:
         versions = execution.library_versions(self.execution.keras_backend)
         if self.estimator is None:
             return {"engine": self.name, **versions}
-        from pipeline.engines.searchcv import describe_estimator
-
-        return {"engine": self.name, "estimator": describe_estimator(self.estimator), "resource": self.resource, **versions}
+        return {"engine": self.name, "estimator": describe(self.estimator), "resource": self.resource, **versions}
 
     def __enter__(self) -> GridSearchEngine:
         warning = execution.select_backend(self.execution.keras_backend, self.execution.compile_cache)
@@ -72,21 +77,24 @@ class GridSearchEngine:
                  progress: Progress = lambda n: None, budget: Budget | None = None) -> Evaluation:  # fmt: skip
         """scikit-learn's ``cv_results_`` for ``candidates`` (routed names) with ``base`` frozen; with a budget,
         each fit trains its epochs (from scratch, as ``HalvingGridSearchCV``'s rungs do)."""
+        from joblib import effective_n_jobs
+
         from pipeline.engines.searchcv import CandidateSearchCV, EpochsRun, FitScore, folds
 
         train = problem.train
-        estimator, prefix = self._estimator(problem, base)
+        estimator, prefix = self._estimator(problem, self.decode(base))
         if budget is not None:
             estimator.set_params(**{prefix + self.resource: budget.epochs})
-        routed = [{prefix + k: v for k, v in c.items()} for c in candidates]
+        routed = [{prefix + k: v for k, v in self.decode(c).items()} for c in candidates]
         cv = folds(train.task, problem.cv, problem.seed, problem.repeats)
+        n_jobs = min(effective_n_jobs(self.n_jobs), problem.fits(len(candidates)))  # never more workers than fits
         search = CandidateSearchCV(estimator, routed, scoring={"score": FitScore(problem.metric, progress),
-                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=self.n_jobs,
+                                   "epochs_run": EpochsRun()}, cv=cv, n_jobs=n_jobs,
                                    error_score=self.error_score)  # fmt: skip
-        with warnings.catch_warnings(record=True) as caught, workers.fits_running(self.n_jobs, progress, self._dask):
+        with warnings.catch_warnings(record=True) as caught, workers.fits_running(n_jobs, progress, self._dask):
             warnings.simplefilter("always")
             try:
-                search.fit(train.X, train.y)
+                search.fit(train.X, train.y, **self.fit_params)
             except ValueError as exc:  # scikit-learn raises when every fit raised
                 if "fits failed" not in str(exc):
                     raise
@@ -97,7 +105,9 @@ class GridSearchEngine:
                     raise
                 raise out_of_memory(stage, "a worker ran out of memory or was killed", exc,
                                     "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons") from None
-        return Evaluation(_unrouted(search.cv_results_, prefix), _first_fit_error(caught))
+        columns = _unrouted(search.cv_results_, prefix)
+        columns = {k: v for k, v in columns.items() if not k.startswith("param_")} | parameters(candidates)  # as given
+        return Evaluation(columns, _first_fit_error(caught))
 
     def _estimator(self, problem: Problem, base: dict[str, Any]) -> tuple[Any, str]:
         """The estimator a stage fits, ``base`` set, and the prefix that routes a candidate's names to it."""

@@ -18,7 +18,8 @@ from pipeline.config.schema import EarlyStoppingSpec, ModelSpec
 from pipeline.errors import UserError
 from pipeline.install import conf_dir
 
-TRAINING = ("epochs", "batch_size", "early_stopping", "patience", "validation_split", "seed")
+TRAINING = ("epochs", "batch_size", "early_stopping", "patience", "validation_split", "seed", "task")
+TASKS = ("auto", "binary", "multiclass", "regression")
 
 
 def default_params() -> dict[str, Any]:
@@ -31,13 +32,14 @@ class Network(BaseEstimator):
 
     ``Network(epochs=100, batch_size=32, early_stopping=False, model__neurons=16, optimizer="adam")``: any
     searchable parameter (``python -m pipeline --help`` lists them) is a keyword; the rest start at the command
-    line's defaults.
+    line's defaults. ``task``: ``auto`` reads it from the target (whole numbers with few values are classes);
+    ``regression`` for counts and other whole-number quantities, or ``binary``/``multiclass``.
     """
 
     def __init__(self, epochs: int = 50, batch_size: int = 32, early_stopping: bool = True, patience: int = 5,
-                 validation_split: float = 0.2, seed: int = 0, **params: Any) -> None:  # fmt: skip
+                 validation_split: float = 0.2, seed: int = 0, task: str = "auto", **params: Any) -> None:  # fmt: skip
         self.epochs, self.batch_size, self.early_stopping = epochs, batch_size, early_stopping
-        self.patience, self.validation_split, self.seed = patience, validation_split, seed
+        self.patience, self.validation_split, self.seed, self.task = patience, validation_split, seed, task
         self.params = {**default_params(), **params}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -61,15 +63,23 @@ class Network(BaseEstimator):
         return ModelSpec(params=dict(self.params), epochs=int(self.epochs), batch_size=int(self.batch_size),
                          early_stopping=stopping)  # fmt: skip
 
+    def task_of(self, y: Any) -> str:
+        """``task``, or (``auto``) what the target says; an unknown task is refused in one line."""
+        from pipeline.data import infer_task
+
+        if self.task not in TASKS:
+            raise ValueError(f"Network(task={self.task!r}): choose one of {', '.join(TASKS)}")
+        return self.task if self.task != "auto" else infer_task(y)[0]
+
     def fit(self, X: Any, y: Any) -> Network:
-        from pipeline.data import from_arrays, infer_task
+        from pipeline.data import from_arrays
         from pipeline.engines import execution
 
         execution.select_backend(execution.imported_backend() or "jax")
         from pipeline.engines.estimators import make_estimator
 
         data = from_arrays(X, y)
-        data = dataclasses.replace(data, task=infer_task(data.y)[0])
+        data = dataclasses.replace(data, task=self.task_of(data.y))
         self.task_ = data.task
         self.pipeline_ = make_estimator(data, dict(self.params), self.model_spec(), seed=int(self.seed))
         self.pipeline_.fit(data.X, data.y)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from pipeline.engines.optimizers import per_model_optimizer
 from pipeline.engines.padding import bucket, pad_rows, pick, replicate, spread
 
 log = logging.getLogger(__name__)
+CHUNK_SECONDS = 2.0  # training between two reports of how far a program is (the epochs of a chunk adapt to it)
 VALIDATION_CHUNK = 8192  # validation rows scored per step of the epoch's early-stopping check (bounds its memory)
 
 
@@ -175,9 +176,10 @@ class Program:
     # --- the models of a stage -------------------------------------------------------------------
 
     def train(self, models: Sequence[Knobs], folds: Sequence[Any], *, until: int | None = None,
-              resume: Paused | None = None) -> Trained:  # fmt: skip
+              resume: Paused | None = None, status: Callable[[str], None] = lambda message: None) -> Trained:  # fmt: skip
         """Train ``models`` (one per (candidate, fold), ``folds[i]`` the i-th model's fold) from their own initial
         weights, or from where ``resume`` paused them; ``until`` pauses them after that many epochs in all (a rung).
+        ``status`` hears how far it is: compiling, then the epochs done and an estimate of the time left.
 
         Each fold's rows go into the program once, whatever the number of models: every step gathers each fold's
         batch by index and hands it to that fold's models, so memory grows with the data, not with models × data.
@@ -194,9 +196,23 @@ class Program:
         n_models = len(models)
         per_model = spread(per_model, bucket(n_models))
         key = resume.key if resume is not None else jax.random.key_data(jax.random.key(self.seed))
-        limit = np.int32(until if until is not None else max(m.epochs for m in models))
-        program = self._program(per_model, data, key, limit, batch, full_batches)
-        out, key = jax.device_get(program(per_model, data, key, limit))
+        limit = int(until if until is not None else max(m.epochs for m in models))
+        program = self._program(per_model, data, key, np.int32(limit), batch, full_batches, status)
+        # The epochs run in chunks, each going on from the last one's state exactly as a race's rungs do, so that
+        # the run can say how far it is (a chunk of about CHUNK_SECONDS) at no cost to the numbers.
+        reached, epochs, started = int(np.min(per_model["loop"][7])), 1, time.perf_counter()
+        while True:
+            reached = min(limit, reached + epochs)
+            chunk_started = time.perf_counter()
+            out, key = jax.device_get(program(per_model, data, key, np.int32(reached)))
+            loop = out[3]
+            if reached >= limit or not np.any(loop[5] & (loop[7] < limit)):
+                break
+            per_epoch = (time.perf_counter() - chunk_started) / epochs
+            left = (limit - reached) * per_epoch
+            status(f"epoch {reached}/{limit}" + (f", about {left:.0f} s left" if time.perf_counter() - started > 1 else ""))
+            epochs = max(1, int(CHUNK_SECONDS / max(per_epoch, 1e-6)))
+            per_model = {**per_model, "loop": spread(loop, bucket(n_models))}
         trainable, epochs_run, finite, loop = jax.tree.map(lambda a: a[:n_models], out)
         return Trained(trainable, np.asarray(epochs_run), np.asarray(finite), Paused(loop, np.asarray(key)))
 
@@ -258,12 +274,15 @@ class Program:
             states.append(columns)
         return states
 
-    def _program(self, arrays: Any, data: Any, key: Any, limit: Any, batch: int, full_batches: bool) -> Any:
+    def _program(self, arrays: Any, data: Any, key: Any, limit: Any, batch: int, full_batches: bool,
+                 status: Callable[[str], None]) -> Any:  # fmt: skip
         """The compiled training loop for these array shapes: compiled (or read from the compile cache) once."""
         import jax
 
         signature = (batch, full_batches, *(a.shape for a in jax.tree.leaves((arrays, data))))
         if signature not in self._compiled:
+            status(f"compiling the training program for {arrays['fold'].shape[0]} models (or reading it from the "
+                   "compile cache)")  # fmt: skip
             started = time.perf_counter()
             loop = functools.partial(training_loop, self._step, self._loss, self.early_stopping, batch=batch,
                                      every_batch_has_rows=full_batches, chunk=VALIDATION_CHUNK)  # fmt: skip

@@ -5,8 +5,6 @@ on bad data never waits for scikit-learn's model selection.
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -56,12 +54,16 @@ class FitScore:
     def __getstate__(self) -> dict[str, Any]:
         return {"metric": self.metric, "progress": None}
 
-    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+    def __call__(self, estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
         if self.progress is not None:
             self.progress(1)
         if not trained(final_step(estimator)):
             return float("nan")
-        return float(get_scorer(self.metric)(estimator, X, y))
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}  # as GridSearchCV scores
+        return float(get_scorer(self.metric)(estimator, X, y, **weighted))
+
+    def _accept_sample_weight(self) -> bool:  # scikit-learn asks before it routes fit(sample_weight=...) to scoring
+        return True
 
 
 def final_step(estimator: Any) -> Any:
@@ -84,32 +86,9 @@ def trained(net: Any) -> bool:
 class EpochsRun:
     """Epochs the fit actually ran: the evidence that early stopping works (NaN for a model without epochs)."""
 
-    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+    def __call__(self, estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
         history = getattr(final_step(estimator), "history_", None)
         return float(len(history.get("loss", []))) if history is not None else float("nan")
 
-
-def describe_estimator(estimator: Any) -> Any:
-    """A user's estimator as the stage store keys it: its class and every parameter, nested estimators and
-    callables included. A function (a ``build_fn``) is named and hashed by its source, so editing it
-    recomputes its stages, and the key never holds a memory address."""
-    if hasattr(estimator, "get_params") and not isinstance(estimator, type):
-        params = estimator.get_params(deep=False)
-        return {"class": _qualified(type(estimator)), "params": {k: describe_estimator(v) for k, v in sorted(params.items())}}
-    if isinstance(estimator, list | tuple):
-        return [describe_estimator(v) for v in estimator]
-    if isinstance(estimator, dict):
-        return {str(k): describe_estimator(v) for k, v in sorted(estimator.items(), key=lambda kv: str(kv[0]))}
-    if callable(estimator):
-        try:
-            source = hashlib.sha256(inspect.getsource(estimator).encode()).hexdigest()[:16]
-        except (OSError, TypeError):
-            source = ""
-        return {"callable": _qualified(estimator), **({"source": source} if source else {})}
-    if estimator is None or isinstance(estimator, bool | int | float | str):
-        return estimator
-    return repr(estimator)
-
-
-def _qualified(thing: Any) -> str:
-    return f"{getattr(thing, '__module__', '')}.{getattr(thing, '__qualname__', type(thing).__name__)}"
+    def _accept_sample_weight(self) -> bool:
+        return True

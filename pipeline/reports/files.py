@@ -29,25 +29,26 @@ SUMMARY_COLUMNS = (
 class RunFolder(Observer):
     """Writes each stage's table as soon as it ends (a stopped run keeps what it learned), the rest at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str = "hydra.run.dir") -> None:
         self.notes: list[str] = []  # notes can come before the run starts (an engine's fallback, say)
+        self.key = key  # what a failed write names: the command line's setting, or report()'s folder
 
     def run_started(self, spec: RunSpec, run_dir: Path) -> None:
-        self.run_dir, self.max_epochs = run_dir, spec.model.epochs
+        self.run_dir, self.max_epochs, self.stopping = run_dir, spec.model.epochs, spec.model.early_stopping.enabled
 
     def note(self, message: str) -> None:
         self.notes.append(message)
 
     def stage_finished(self, index: int, result: StageResult) -> None:
-        with writing("hydra.run.dir", self.run_dir, f"the table of stage {result.stage}"):
+        with writing(self.key, self.run_dir, f"the table of stage {result.stage}"):
             write_stage(self.run_dir, index, result)
 
     def run_finished(self, result: RunResult) -> None:
-        with writing("hydra.run.dir", self.run_dir, "the summary and report"):
+        with writing(self.key, self.run_dir, "the summary and report"):
             write_run(self.run_dir, result.stages, result.best_params, result.metric, result.test_score, result.duel,
                       result.importance)  # fmt: skip
             write_report(self.run_dir, result.stages, result.metric, result.test_score, self.max_epochs, self.notes,
-                         result.duel, result.importance)  # fmt: skip
+                         result.duel, result.importance, self.stopping)  # fmt: skip
 
 
 def cv_results_path(run_dir: Path, index: int, stage: str) -> Path:
@@ -106,7 +107,8 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, test_score: float | None, max_epochs: int,
-                 notes: Sequence[str] = (), duel: Duel | None = None, importance: Importance | None = None) -> Path:  # fmt: skip
+                 notes: Sequence[str] = (), duel: Duel | None = None, importance: Importance | None = None,
+                 stopping: bool = True) -> Path:  # fmt: skip
     """``report.md`` with its charts: summary, what was decided on the way, one chart per stage, early stopping."""
     from pipeline.reports import plots
 
@@ -148,19 +150,29 @@ def write_report(run_dir: Path, results: Sequence[StageResult], metric: str, tes
             lines += [f"Skipped: {'; '.join(result.skipped)}.", ""]
         if len(result.cv_results):
             lines += [f"![{result.stage}](charts/{name})", ""]
-    plots.epochs_chart(results, charts / "epochs.png", max_epochs)
-    ran = [plots.epochs_run(r.cv_results, max_epochs) for r in results]
-    epochs = np.concatenate(ran) if ran else np.array([])
-    early = int((epochs < max_epochs).sum())
-    lines += ["## Early stopping", "",
-              f"{early} of {epochs.size} fits stopped before the {max_epochs}-epoch limit "
-              f"(median {np.median(epochs) if epochs.size else float('nan'):.0f} epochs run)"
-              + ("; of raced stages, only the fits given the whole budget count" if any("iter" in r.cv_results
-                 for r in results) else "") + ".", "",
-              "![epochs run](charts/epochs.png)", ""]  # fmt: skip
+    lines += _early_stopping(results, charts, max_epochs, stopping)
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _early_stopping(results: Sequence[StageResult], charts: Path, max_epochs: int, stopping: bool) -> list[str]:
+    """The epochs each fit ran against the limit it had: the evidence that early stopping works (or that it was
+    off). Nothing for an estimator that trains no epochs."""
+    from pipeline.reports import plots
+
+    ran = [plots.epochs_run(r.cv_results, max_epochs) for r in results]
+    epochs = np.concatenate(ran) if ran else np.array([])
+    epochs = epochs[np.isfinite(epochs)]
+    if not epochs.size:
+        return []
+    plots.epochs_chart(results, charts / "epochs.png", max_epochs)
+    early = int((epochs < max_epochs).sum())
+    off = "" if stopping else "early stopping was off (no EarlyStopping callback), so every fit ran its epochs; "
+    raced = "; of raced stages, only the fits given the whole budget count" if any("iter" in r.cv_results for r in results) else ""
+    return ["## Early stopping", "",
+            f"{off}{early} of {epochs.size} fits stopped before the {max_epochs}-epoch limit "
+            f"(median {np.median(epochs):.0f} epochs run){raced}.", "", "![epochs run](charts/epochs.png)", ""]
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

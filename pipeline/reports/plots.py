@@ -8,6 +8,7 @@ main thread (the run folder draws them while later stages train).
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from pipeline.reports.words import rungs_text
 from pipeline.space import label
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
+
+
+LABEL_WIDTH = 48  # characters of a candidate's label on one line of a stage chart
 
 
 def candidate_label(params_json: str) -> str:
@@ -64,14 +68,20 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     means = table["mean_test_score"].to_numpy(dtype=float)
     stds = table["std_test_score"].to_numpy(dtype=float)
     folds = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
-    fig = Figure(figsize=(8, 1.6 + 0.4 * len(table)), layout="constrained")
+    if "nuisance" in table:  # re-tuned: each candidate at its best nuisance values, and at the frozen ones
+        labels = [f"{label}  at {candidate_label(n)}" for label, n in zip(labels, table["nuisance"])]
+    # Long labels (a screening's seven families) wrap, and the figure widens and heightens with them, so that the
+    # plot keeps most of the width instead of a sliver beside its labels.
+    labels = [textwrap.fill(text, LABEL_WIDTH, break_long_words=False) for text in labels]
+    widest = max((len(line) for text in labels for line in text.splitlines()), default=10)
+    lines = sum(text.count("\n") + 1 for text in labels)
+    fig = Figure(figsize=(6 + 0.065 * widest, 1.8 + 0.2 * lines + 0.2 * len(table)), layout="constrained")
     ax = fig.subplots()
     for yi, m, sd, colour, out in zip(y, means, stds, colours, dropped):
         if np.isfinite(m):
             ax.errorbar(m, yi, xerr=sd, fmt="o", color=colour, ecolor=colour, capsize=3, markersize=7,
                         markerfacecolor="white" if out else colour)  # fmt: skip
-    if "nuisance" in table:  # re-tuned: each candidate at its best nuisance values, and at the frozen ones
-        labels = [f"{label}  at {candidate_label(n)}" for label, n in zip(labels, table["nuisance"])]
+    if "nuisance" in table:
         ax.scatter(table["mean_test_score_at_frozen"].to_numpy(dtype=float), y, marker="x", color="#2166ac", zorder=3)
     finite = means[np.isfinite(means)]
     for yi, m in zip(y, means):
@@ -123,7 +133,7 @@ def epochs_chart(results: Sequence[StageResult], path: Path, max_epochs: int) ->
         values = epochs_run(result.cv_results, max_epochs)
         jitter = np.random.default_rng(x).uniform(-0.15, 0.15, values.size)
         ax.scatter(x + jitter, values, s=12, alpha=0.6, color=WINNER)
-    ax.axhline(max_epochs, color=FAILED, linestyle="--", label=f"limit: model.epochs={max_epochs}")
+    ax.axhline(max_epochs, color=FAILED, linestyle="--", label=f"limit: {max_epochs} epochs")
     ax.set_xticks(range(len(results)), [r.stage for r in results], rotation=30, ha="right", fontsize=8)
     ax.set_xlabel("stage")
     ax.set_ylabel("epochs run per fit")

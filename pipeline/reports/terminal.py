@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -44,13 +46,101 @@ def stderr_to(log_path: Path) -> Iterator[None]:
         logging.captureWarnings(False)
 
 
+# What TensorFlow, absl, XLA and JAX write at start-up from native code: absl's "I0000 00:00:…" lines and their
+# companions. A user's terminal or notebook cell never needs them; the command line's run log keeps them.
+FRAMEWORK_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:[\d.]+ |WARNING: All log messages before absl|To enable the "
+                             r"|WARNING:tensorflow:"
+                             r"following instructions|oneDNN custom operations|.*rebuild TensorFlow with|.*TF-TRT|"
+                             r".*(cuda|CUDA)[- ]?(drivers|-enabled jaxlib))")  # fmt: skip
+
+
+FRAMEWORK_LOGGERS = ("tensorflow", "absl", "jax", "h5py")  # Python loggers that warn about their own machinery
+
+
+@contextlib.contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Keep framework lines off the terminal while the block runs: the frameworks' Python loggers say errors only,
+    file descriptor 2 (where native code writes) goes to a temporary file, and afterwards every line of it but
+    ``FRAMEWORK_NOISE`` is written to stderr."""
+    with _loggers_at_error(), _native_stderr_filtered():
+        yield
+
+
+@contextlib.contextmanager
+def _loggers_at_error() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in FRAMEWORK_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.level, logging.ERROR))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no file descriptor 2 to redirect (an embedding host): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [ln for ln in caught.read().decode(errors="replace").splitlines(keepends=True)
+                    if not FRAMEWORK_NOISE.match(ln)]  # fmt: skip
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+class StageLines(Observer):
+    """One line per finished stage on stdout (``StagedSearchCV``'s default): what it chose, its score, its cost."""
+
+    def __enter__(self) -> StageLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def stage_started(self, index: int, total: int, name: str, fits: int) -> None:
+        self.where = "screening (order=auto)" if name == SCREEN else f"stage {index}/{total} {name}"
+
+    def stage_finished(self, index: int, result: StageResult) -> None:
+        self.metric = result.metric
+        cost = "reused from the stage store" if result.reused else f"{result.fits} fits, {result.seconds:.1f} s"
+        line = f"{self.where}: {label(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± " \
+               f"{result.std_score:.4f}  ({cost})"  # fmt: skip
+        if decided := describe(result.decision):
+            line += f"; {decided}"
+        print(line, flush=True)
+
+    def note(self, message: str) -> None:
+        pass  # said once, as a warning, when the search is done
+
+    def duel_finished(self, duel: Duel) -> None:
+        if duel.splits:
+            print(f"final duel: {duel_sentence(duel, getattr(self, 'metric', ''))}", flush=True)
+
+
 class Terminal(Observer):
     """Rich progress ('stage i/N name' with a bar of fits done), a line per stage, the summary at the end."""
 
     def __init__(self, console: Console):
         self.console = console
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("fits"), TimeElapsedColumn(), console=console, transient=False)  # fmt: skip
+                                 TextColumn("fits"), TimeElapsedColumn(), TextColumn("[dim]{task.fields[status]}"),
+                                 console=console, transient=False)  # fmt: skip
         self.task = TaskID(0)  # the current stage's bar (stage_started adds it)
 
     def __enter__(self) -> Terminal:
@@ -62,13 +152,16 @@ class Terminal(Observer):
 
     def stage_started(self, index: int, total: int, name: str, fits: int) -> None:
         what = "screening (order=auto)" if name == SCREEN else f"stage {index}/{total} {name}"
-        self.task = self.progress.add_task(what, total=max(fits, 1))
+        self.task = self.progress.add_task(what, total=max(fits, 1), status="")
 
     def fits_done(self, count: int) -> None:
         self.progress.advance(self.task, count)
 
+    def stage_status(self, message: str) -> None:
+        self.progress.update(self.task, status=message)
+
     def stage_finished(self, index: int, result: StageResult) -> None:
-        self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+        self.progress.update(self.task, completed=self.progress.tasks[-1].total, status="")
         line = f"  → {label(result.winner) or '(nothing to tune)'}  score {result.mean_score:.4f} ± {result.std_score:.4f}"
         if result.reused:
             line += f"  [green]reused from the stage store (saved {result.seconds:.1f} s)[/green]"
@@ -89,7 +182,7 @@ class Terminal(Observer):
 
     def duel_started(self, fits: int) -> None:
         if fits:
-            self.task = self.progress.add_task("final duel: tuned vs starting configuration", total=fits)
+            self.task = self.progress.add_task("final duel: tuned vs starting configuration", total=fits, status="")
 
     def duel_finished(self, duel: Duel) -> None:
         if duel.splits:

@@ -70,8 +70,15 @@ def importance_sentence(importance: Importance) -> str:
         explained += m.share
         if explained >= 0.5:
             break
-    text = (f"{_and(leading)} explain{'s' if len(leading) == 1 else ''} {explained:.0%} of the variation in CV score on "
-            f"this data ({importance.configurations} configurations screened)")  # fmt: skip
+    rest = ranked[len(leading):]
+    if rest and min(m.low for m in ranked[: len(leading)]) <= max(m.high for m in rest):  # intervals overlap
+        top = ranked[0]
+        text = (f"the screening ({importance.configurations} configurations) cannot tell the stages apart: their "
+                f"intervals overlap ({top.stage} ranks first at {top.share:.0%}, 95 % interval {top.low:.0%} to "
+                f"{top.high:.0%}); the order follows the point estimates")  # fmt: skip
+    else:
+        text = (f"{_and(leading)} explain{'s' if len(leading) == 1 else ''} {explained:.0%} of the variation in CV "
+                f"score on this data ({importance.configurations} configurations screened)")  # fmt: skip
     if importance.skipped:
         text += f"; {_and(list(importance.skipped))} less than {importance.skip_below:.0%}: skipped"
     return text

@@ -35,8 +35,8 @@ from pipeline.store.candidates import Candidates, read
 from pipeline.store.keys import FORMAT, canonical, describe_final, describe_run, describe_stage, stage_key
 from pipeline.store.stages import Entry, Stages
 
-__all__ = ["FORMAT", "Entry", "Pruned", "Store", "canonical", "describe_final", "describe_run", "describe_stage",
-           "stage_key"]  # fmt: skip
+__all__ = ["FORMAT", "Entry", "Pruned", "Store", "canonical", "damaged_candidate", "describe_final", "describe_run",
+           "describe_stage", "stage_key"]  # fmt: skip
 
 MARKER = ".stage-store"  # written into every store folder the store writes to
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class Store:
             rank += 1
         for key, _ in pruned.entries if not dry_run else ():
             self.stages.remove(key)
-        doomed = [p for p in self.candidates.kept() if _too_old(p, older_than, now) or (damaged and _damaged(p))]
+        doomed = [p for p in self.candidates.kept() if _too_old(p, older_than, now) or (damaged and damaged_candidate(p))]
         for path in doomed if not dry_run else ():
             path.unlink(missing_ok=True)
         pruned.candidates = len(doomed)
@@ -109,7 +109,8 @@ def _too_old(path: Path, older_than: float | None, now: datetime) -> bool:
     return older_than is not None and (now.timestamp() - path.stat().st_mtime) / 86400 > older_than
 
 
-def _damaged(path: Path) -> bool:
+def damaged_candidate(path: Path) -> bool:
+    """A kept candidate file that cannot be read or fails its checksum."""
     try:
         read(path)
     except (OSError, ValueError, KeyError, TypeError):

@@ -1,12 +1,14 @@
 """``python -m pipeline.store list|show|prune``: look inside the stage store (no Hydra, no estimators)."""
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import UserError
 from pipeline.space import label
-from pipeline.store import MARKER, Store, is_store
+from pipeline.store import MARKER, Store, damaged_candidate, is_store
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,6 +38,11 @@ def _list(store: Store, console: Console) -> None:
         size = sum(p.stat().st_size for p in kept) / 1024
         console.print(f"{len(kept)} evaluated candidates kept in {store.root / '.candidates'} ({size:.1f} KiB): "
                       "a stage that asks for one again reads it instead of training it")  # fmt: skip
+        broken = sum(damaged_candidate(p) for p in kept)
+        if broken:
+            console.print(f"[red]{broken} damaged candidate{'s' if broken > 1 else ''}[/red]: a run evaluates "
+                          f"{'them' if broken > 1 else 'it'} again; `python -m pipeline.store prune --damaged` removes "
+                          f"{'them' if broken > 1 else 'it'}")  # fmt: skip
     damaged = sum(e.damage is not None for e in entries)
     if damaged:
         them = "them" if damaged > 1 else "it"
@@ -78,6 +85,25 @@ def _prune(store: Store, older_than: float | None, keep_last: int | None, damage
                   + (f"; {pruned.locks} stale lock files {would}removed" if pruned.locks else ""))  # fmt: skip
 
 
+class _BadNumber(Exception):
+    pass
+
+
+def _at_least_zero(kind: type, option: str) -> Any:
+    """An argparse type: a finite number >= 0 (a negative count or age would select every entry)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise _BadNumber(f"{option} {text}: not a number; e.g. {option} 30") from None
+        if not math.isfinite(value) or value < 0:
+            raise _BadNumber(f"{option} {text}: must be 0 or more; e.g. {option} 30")
+        return value
+
+    return parse
+
+
 def run() -> None:
     """The console script ``staged-search-store``: ``main`` with the process's arguments."""
     raise SystemExit(main())
@@ -96,12 +122,18 @@ def main(argv: list[str] | None = None) -> int:
     show = commands.add_parser("show", help="everything about one entry")
     show.add_argument("key", help="a key or a unique prefix of one (see list)")
     prune = commands.add_parser("prune", help="remove old entries")
-    prune.add_argument("--older-than", type=float, metavar="DAYS", help="remove entries created more than DAYS ago")
-    prune.add_argument("--keep-last", type=int, metavar="N", help="keep only the N newest entries")
+    prune.add_argument("--older-than", type=_at_least_zero(float, "--older-than"), metavar="DAYS",
+                       help="remove entries created more than DAYS ago")  # fmt: skip
+    prune.add_argument("--keep-last", type=_at_least_zero(int, "--keep-last"), metavar="N",
+                       help="keep only the N newest entries")
     prune.add_argument("--damaged", action="store_true", help="remove damaged entries (a run would recompute them)")
     prune.add_argument("--key", metavar="PREFIX", help="remove the entry with this key (or unique prefix of one)")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _BadNumber as exc:  # one line naming the option, not argparse's usage text
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     console = Console()
     try:
         if args.command == "prune" and args.older_than is None and args.keep_last is None and not args.damaged \
@@ -112,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         if not is_store(Path(args.dir).expanduser()):
             raise UserError(f"--dir {args.dir}: not a stage store (no {MARKER} marker); nothing was touched; "
                             "pass the folder that store.dir names (default: stages)")  # fmt: skip
+        if args.command == "prune" and not os.access(Path(args.dir).expanduser(), os.W_OK):
+            raise UserError(f"--dir {args.dir}: cannot write there (read-only or not yours); prune removes entries, so "
+                            "it needs write access to the store folder")  # fmt: skip
         store = Store(args.dir, "readwrite" if args.command == "prune" else "readonly")
         if args.command == "list":
             _list(store, console)

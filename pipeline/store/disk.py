@@ -43,8 +43,10 @@ def publish(tmp: Path, final: Path) -> None:
 
 
 def discard(path: Path) -> None:
-    """Remove a file or folder, whatever is left of it."""
-    if path.is_dir():
+    """Remove a file or folder, whatever is left of it (a link: the link, never what it points to)."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

@@ -32,9 +32,11 @@ def malformed(description: Any, result: Any) -> str | None:
     if not isinstance(created, str):
         return f"result.json: created is {created!r}, not a date"
     try:
-        datetime.fromisoformat(created)
+        when = datetime.fromisoformat(created)
     except ValueError:
         return f"result.json: created is {created!r}, not a date"
+    if when.tzinfo is None:  # the store writes UTC with its offset; an age cannot be told from a bare local time
+        return f"result.json: created is {created!r}, a date without a time zone"
     fields = FINAL_FIELDS if result.get("stage") == "final" else STAGE_FIELDS
     for name, kind in fields.items():
         value = result.get(name)

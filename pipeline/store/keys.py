@@ -14,19 +14,22 @@ from typing import Any
 from pipeline import space
 from pipeline.config.schema import RunSpec
 from pipeline.records import Dataset, Stage
+from pipeline.values import JSON_SCALARS, describe, plain
 
 FORMAT = 6  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 
 
 def canonical(value: Any) -> Any:
-    """JSON-ready value with one spelling per meaning: sorted keys, floats by repr."""
+    """JSON-ready value with one spelling per meaning: sorted keys, floats by repr, numpy scalars as Python's,
+    anything else (an array, an estimator, a function) by what decides it (``values.describe``)."""
     if isinstance(value, dict):
         return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
         return [canonical(v) for v in value]
+    value = plain(value)
     if isinstance(value, float):
         return {"float": repr(value)} if math.isfinite(value) else {"float": str(value)}
-    return value
+    return value if isinstance(value, JSON_SCALARS) else describe(value)
 
 
 def is_key(name: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,12 +48,17 @@ class Stages:
         self.root, self.mode, self.report, self.locks = root, mode, report, locks
 
     def fetch_or_compute(self, description: dict[str, Any], compute: Callable[[], StageResult]) -> StageResult:
-        """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned; with its key."""
+        """The stored stage (``reused=True``), or ``compute()``'s, stored before it is returned; with its key (none
+        computed when nothing is stored)."""
+        if self.mode == "off":
+            return compute()
         key = stage_key(description)
         return dataclasses.replace(self._cached(key, description, compute, read_stage, write_stage), key=key)
 
     def fetch_or_compute_final(self, description: dict[str, Any], compute: Callable[[], FinalModel]) -> FinalModel:
         """The final refit (its ``model.keras`` and test score), stored like a stage."""
+        if self.mode == "off":
+            return compute()
         return self._cached(stage_key(description), description, compute, read_final, write_final)
 
     def get(self, key: str) -> StageResult | None:
@@ -69,13 +74,26 @@ class Stages:
         stored = self._read(key, read)
         if stored is not None or self.mode == "readonly":
             return stored if stored is not None else compute()
-        with self.locks.hold(key):
+        with self._held(key, description):
             stored = self._read(key, read)  # another process may have finished it while we waited
             if stored is not None:
                 return stored
             value = compute()
             self._write(key, description, value, write)
             return value
+
+    @contextlib.contextmanager
+    def _held(self, key: str, description: dict[str, Any]) -> Iterator[None]:
+        """The key's lock; where another process holds it (computing the same stage), said before waiting."""
+        with self.locks.hold(key, wait=False) as free:
+            if free:
+                yield
+                return
+        stage = description.get("stage", {}).get("name", "?")
+        self.report(f"stage {stage}: another process is computing it now (store key {key[:12]}); waiting for its "
+                    "result instead of training it twice")  # fmt: skip
+        with self.locks.hold(key):
+            yield
 
     def _read(self, key: str, read: Callable[[Path], T]) -> T | None:
         folder = self.root / key
