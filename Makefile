@@ -6,28 +6,32 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test test-components test-all bench clean
 
-PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
+# -qq: errors only. An install says one line of its own, not pip's notes on package indexes nor setuptools' build log.
+PIP := $(BIN)/python -m pip install -qq -c constraints.txt
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "creating the virtual environment $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
 
 $(BIN)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python   ## the runtime dependencies only
-	$(PIP) -e .
-	touch $@
+	@echo "installing the project and its dependencies into $(VENV) (the first time takes a few minutes)"
+	@$(PIP) -e .
+	@touch $@
 
 $(BIN)/.installed: pyproject.toml constraints.txt | $(BIN)/python       ## runtime + dev (tests, lint, MLflow, Dask)
-	$(PIP) -e ".[dev]"
-	touch $@ $(BIN)/.installed-run
+	@echo "installing the project with its test tools into $(VENV) (the first time takes a few minutes)"
+	@$(PIP) -e ".[dev]"
+	@touch $@ $(BIN)/.installed-run
 
 run: $(BIN)/.installed-run      ## the seven default stages on breast_cancer; ARGS="..." adds overrides
-	$(BIN)/python -m pipeline $(ARGS)
+	@$(BIN)/python -m pipeline $(ARGS)
 
 COMPONENTS := dask or mlflow or signals or tensorflow or multirun or user_paths
 PYTEST     := $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=20
 
 test: $(BIN)/.installed         ## lint, import contracts, types, then the default suite (about 15 minutes on 2 cores, measured)
-	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff check pipeline tests benchmarks staged_search.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(PYTEST) -m "not slow and not ($(COMPONENTS))"
@@ -36,7 +40,7 @@ test-components: $(BIN)/.installed  ## the tests of real components: Dask cluste
 	$(PYTEST) -m "not slow and ($(COMPONENTS))"
 
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
-	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff check pipeline tests benchmarks staged_search.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(PYTEST)

@@ -43,7 +43,7 @@ def cli() -> None:
     """Hydra's own errors (override syntax, unknown options) become one line too."""
     exits.show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     exits.never_swallow_ctrl_c()
-    exits.sigterm_as_interrupt()
+    exits.signals_remembered()
     exits.tolerate_closed_stdout()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     compose.register()

@@ -46,7 +46,7 @@ from pipeline.observers import Observer, Observers
 from pipeline.records import Problem, RunResult, StageResult
 from pipeline.reports import terminal
 from pipeline.reports.files import RunFolder
-from pipeline.values import Tokens
+from pipeline.values import Tokens, plain
 
 ENGINES = ("auto", "fused", "gridsearchcv")
 _FITTED = ("best_params_", "best_score_", "best_estimator_", "classes_", "cv_results_", "duel_", "feature_names_in_",
@@ -165,7 +165,7 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
             check_classification_targets(y)
             classes = pd.unique(np.asarray(y))
             if len(classes) < 2:
-                raise ValueError(f"y holds one class ({classes[0]!r}) only: a classifier needs at least two; check "
+                raise ValueError(f"y holds one class ({plain(classes[0])!r}) only: a classifier needs at least two; check "
                                  "how the rows were selected, or tune a regressor")  # fmt: skip
 
     def _task(self, y: Any) -> str:

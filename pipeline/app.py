@@ -41,6 +41,7 @@ def main(cfg: DictConfig) -> None:
             observers = Observers(display, files.RunFolder(), *([tracker] if tracker else []))
             with engines.create(spec, observers.note, observers.stage_status) as engine:
                 runner.run(spec, engine, observers, run_dir, progress)
+        exits.raise_if_swallowed()  # pressed while the engine or the tracker closed, and dropped there
     except KeyboardInterrupt as signal:
         exits.exit_with(errors.interruption(signal, progress.where))
     except PipelineError as error:  # handled here, inside the job, so Hydra adds no lines of its own

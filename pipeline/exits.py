@@ -101,11 +101,27 @@ def never_swallow_ctrl_c() -> None:
     sys.unraisablehook = hook
 
 
-def sigterm_as_interrupt() -> None:
-    """SIGTERM raises ``Terminated`` in the main thread, so it is handled exactly as Ctrl+C is."""
+_pressed: list[type[KeyboardInterrupt]] = []  # Ctrl+C and SIGTERM received, not yet ended the run with
+
+
+def signals_remembered() -> None:
+    """Ctrl+C raises ``KeyboardInterrupt`` and SIGTERM ``Terminated`` in the main thread, as Python's own handler
+    would, and each is remembered until the run ends with it (``raise_if_swallowed``)."""
     import signal
 
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
+    def interrupt(signum: int, frame: Any) -> None:
+        _pressed.append(Terminated if signum == signal.SIGTERM else KeyboardInterrupt)
+        raise _pressed[-1]()
 
-    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def raise_if_swallowed() -> None:
+    """Raise again a Ctrl+C or SIGTERM that came and did not end the run: a library caught and dropped its
+    ``KeyboardInterrupt`` (native code calling back into Python, a ``__del__``). The runner calls this between
+    its steps, so a press always stops the run at the next one, saying where, instead of a run that ends 0."""
+    if _pressed:
+        kind = _pressed[-1]
+        _pressed.clear()
+        raise kind()

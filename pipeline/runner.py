@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pipeline import data, space
+from pipeline import data, exits, space
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
 from pipeline.duel import duel
@@ -63,6 +63,7 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
             return FinalModel(problem.metric, engine.refit(problem, best_params, test, path), path)
 
     with _interrupted_as(f"during the final refit; {stored}; run the same command to finish"):
+        exits.raise_if_swallowed()
         final = found.store.stages.fetch_or_compute_final(describe_final(found.shared, best_params, test), refit)
         if final.reused:
             with writing("hydra.run.dir", run_dir, "the final model"):
@@ -70,7 +71,9 @@ def run(spec: RunSpec, engine: Engine, observers: Observer, run_dir: Path, progr
     result = RunResult(results, best_params, problem.metric, final.test_score, run_dir, found.duel, found.importance)
     kept = stored.replace(" stored", " and the final model stored") if spec.store.mode == "readwrite" else stored
     with _interrupted_as(f"while writing the report; {kept}; run the same command to write it again"):
+        exits.raise_if_swallowed()
         observers.run_finished(result)
+        exits.raise_if_swallowed()
     progress.where = f"after the run finished, while closing; its run folder {run_dir} is complete; nothing was lost"
     return result
 
@@ -100,6 +103,7 @@ def search(spec: RunSpec, engine: Engine, problem: Problem, observers: Observer,
     paid = None
     if spec.search.final_repeats:
         with _interrupted_as(f"during the final duel; {stored}; run the same command to finish"):
+            exits.raise_if_swallowed()
             paid = _final_duel(spec, engine, problem, store, observers, best_params)
         best_params = paid.start if paid.kept_start else best_params
     return Searched(tuple(results), best_params, paid, importance, store, shared, stored)
@@ -155,6 +159,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
                                         metric=problem.metric)  # fmt: skip
             kept = _stored(index - 1 if spec.store.mode == "readwrite" else 0)
             with _interrupted_as(f"in stage {index}/{total} ({stage.name}); {kept}; run the same command to resume"):
+                exits.raise_if_swallowed()
                 if fits == 0:  # conditions skipped every tuned parameter: nothing to compute or store
                     result = compute()
                 else:

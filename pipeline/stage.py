@@ -66,8 +66,8 @@ def run_stage(
             last = f"{len(final) * splits} fits of its last rung ({int(final['n_resources'].iloc[0])} epochs)"
             raise StageFailed(stage.name, 0, cause, what=last)
         if failed < split_scores.size:  # some fits trained, but no candidate has a score on every split
-            raise StageFailed(stage.name, 0, cause, what=f"{len(final)} candidates on at least one of their {splits} "
-                              f"splits ({failed} of {split_scores.size} fits)")  # fmt: skip
+            raise StageFailed(stage.name, 0, cause, what=f"{len(final)} candidates, each on at least one of its {splits} "
+                              f"splits ({failed} of {split_scores.size} fits),")  # fmt: skip
         raise StageFailed(stage.name, failed, cause)
     best, ties = picked
     decided: dict[str, Any] = {"rungs": racing.rungs_of(fitted), "notes": evaluation.notes}

@@ -69,7 +69,7 @@ def test_missing_target_lists_the_columns(tmp_path):
         ("dataset=pima", "dataset=pima: unknown option; choose one of breast_cancer"),
         ("serach.cv=3", "serach.cv: unknown key"),
         ("search.cv=three", "search.cv=three: Value 'three'"),
-        ("model.epochs=-1", "model.epochs=-1: must be at least 1"),
+        ("model.epochs=-1", "model.epochs=-1: must be from 1 to 1,000,000"),
         ("search.cv=1", "search.cv=1: must be at least 2 folds"),
         ("stages.dropout.grid.model__dropout=[0.5,1.0]", "bad value 1.0; dropout must be a number in [0, 1)"),
         ("dataset.test_size=0", "dataset.test_size=0.0: must be between 0 and 1"),

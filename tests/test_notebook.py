@@ -16,6 +16,9 @@ def test_the_notebook_runs_and_shows_the_stages_and_a_chart(tmp_path, monkeypatc
     shown = [o.get("data", {}) for o in outputs]
     assert any("text/html" in d and "winner" in d["text/html"] and "neurons" in d["text/html"] for d in shown)
     assert any("image/png" in d for d in shown)  # the chart, inline
-    assert [o.get("text", "") for o in outputs if o.output_type == "stream"] == []  # nothing printed beside it
+    streams = [o for o in outputs if o.output_type == "stream"]
+    assert {o.name for o in streams} == {"stdout"}  # no framework start-up lines, no warnings
+    printed = "".join(o.text for o in streams).splitlines()  # one line per stage, nothing else
+    assert [line.split(":")[0] for line in printed] == ["stage 1/2 optimizer", "stage 2/2 neurons"], printed
     assert float(shown[-1]["text/plain"]) > 0.8  # the refitted winner on the held-out rows
     assert list(tmp_path.iterdir()) == []  # no store and no report unless asked

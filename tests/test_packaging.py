@@ -88,3 +88,15 @@ def test_a_second_pipeline_package_on_the_path_is_one_clear_line(tmp_path):
     assert proc.stderr.strip() == (f"error: another package called 'pipeline' is installed ({tmp_path / 'other' / 'pipeline'}) "
                                    f"beside this project ({ROOT / 'pipeline'}); one would shadow the other: uninstall it, "
                                    "or install this project into its own virtual environment")  # fmt: skip
+
+
+def test_a_pipeline_package_earlier_on_the_path_stops_the_console_script_in_one_line(installed, tmp_path):
+    (tmp_path / "other" / "pipeline").mkdir(parents=True)
+    (tmp_path / "other" / "pipeline" / "__init__.py").write_text("raise SystemExit('the other package ran')")
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "VIRTUAL_ENV")}
+    for script in SCRIPTS:
+        proc = subprocess.run([str(installed / "bin" / script), "--help"], cwd=tmp_path, capture_output=True, text=True,
+                              env={**env, "PYTHONPATH": str(tmp_path / "other")})  # fmt: skip
+        assert proc.returncode == 2, (script, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and "other package ran" not in proc.stderr
+        assert proc.stderr.startswith(f"error: another package called 'pipeline' ({tmp_path / 'other' / 'pipeline'}) comes before")

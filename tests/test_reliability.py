@@ -105,6 +105,14 @@ def test_a_read_only_store_says_how_to_use_it(tmp_path, mount):
                     cwd=tmp_path)  # fmt: skip
     assert reuse.returncode == 0, reuse.stderr
     assert pd.read_csv(tmp_path / "reuse" / "summary.csv")["reused"].all()
+    from pipeline.store import cli
+
+    pruned = subprocess.run([sys.executable, "-m", "pipeline.store", "--dir", str(store), "prune", "--keep-last", "0"],
+                            capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert pruned.returncode == 2 and "store.mode" not in pruned.stderr, pruned.stderr  # a run's setting is no help
+    assert pruned.stderr.strip() == f"error: --dir {store}: cannot write there (read-only or not yours); prune removes " \
+                                    "entries, so it needs write access to the store folder"  # fmt: skip
+    assert cli.main(["--dir", str(store), "list"]) == 0
 
 
 def test_an_unwritable_run_folder_or_compile_cache(tmp_path, mount):

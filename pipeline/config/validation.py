@@ -13,7 +13,6 @@ from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
 MAX_EPOCHS = 1_000_000  # the fused engine counts epochs and steps in 32-bit integers
-MAX_BATCH = 10_000_000
 SELECTIONS = ("best", "one_se", "paired_se", "incumbent")
 STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
@@ -64,7 +63,7 @@ def validate(spec: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
            "search.halving.min_epochs", search.halving.min_epochs, f"must be from 1 to model.epochs ({model.epochs}), "
            "or null")  # fmt: skip
     _check(1 <= model.epochs <= MAX_EPOCHS, "model.epochs", model.epochs, f"must be from 1 to {MAX_EPOCHS:,}")
-    _check(1 <= model.batch_size <= MAX_BATCH, "model.batch_size", model.batch_size, f"must be from 1 to {MAX_BATCH:,}")
+    _check(model.batch_size >= 1, "model.batch_size", model.batch_size, "must be at least 1")
     if es.enabled:
         _check(0 < es.validation_split < 1, "model.early_stopping.validation_split", es.validation_split,
                "must be between 0 and 1")  # fmt: skip

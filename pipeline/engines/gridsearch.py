@@ -92,7 +92,10 @@ class GridSearchEngine:
                                    "epochs_run": EpochsRun()}, cv=cv, n_jobs=n_jobs,
                                    error_score=self.error_score)  # fmt: skip
         with warnings.catch_warnings(record=True) as caught, workers.fits_running(n_jobs, progress, self._dask):
-            warnings.simplefilter("always")
+            warnings.simplefilter("always")  # every failed fit's warning is recorded (scikit-learn's FitFailedWarning)
+            # ... but not the libraries' deprecation notes: the filters travel to the workers, and each fit would log
+            # Keras' own (12,000 lines in one run's pipeline.log).
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
             try:
                 search.fit(train.X, train.y, **self.fit_params)
             except ValueError as exc:  # scikit-learn raises when every fit raised
@@ -106,7 +109,7 @@ class GridSearchEngine:
                 raise out_of_memory(stage, "a worker ran out of memory or was killed", exc,
                                     "try search.n_jobs=1, a smaller model.batch_size or fewer model__neurons") from None
         columns = _unrouted(search.cv_results_, prefix)
-        columns = {k: v for k, v in columns.items() if not k.startswith("param_")} | parameters(candidates)  # as given
+        columns = _with_parameters(columns, candidates)
         return Evaluation(columns, _first_fit_error(caught))
 
     def _estimator(self, problem: Problem, base: dict[str, Any]) -> tuple[Any, str]:
@@ -134,6 +137,18 @@ def _unrouted(cv_results: dict[str, Any], prefix: str) -> dict[str, Any]:
     columns = {("param_" + k[len(param):] if k.startswith(param) else k): v for k, v in cv_results.items()}
     columns["params"] = [{k.removeprefix(prefix): v for k, v in p.items()} for p in cv_results["params"]]
     return columns
+
+
+def _with_parameters(columns: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    """scikit-learn's columns with the candidates as the core gave them (tokens for the user's own objects, which
+    the fits were given), where scikit-learn puts its parameter columns."""
+    out: dict[str, Any] = {}
+    for name, value in columns.items():
+        if name == "params":
+            out |= parameters(candidates)
+        elif not name.startswith("param_"):
+            out[name] = value
+    return out
 
 
 def _first_fit_error(caught: list[warnings.WarningMessage]) -> str | None:

@@ -75,7 +75,7 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     labels = [textwrap.fill(text, LABEL_WIDTH, break_long_words=False) for text in labels]
     widest = max((len(line) for text in labels for line in text.splitlines()), default=10)
     lines = sum(text.count("\n") + 1 for text in labels)
-    fig = Figure(figsize=(6 + 0.065 * widest, 1.8 + 0.2 * lines + 0.2 * len(table)), layout="constrained")
+    fig = Figure(figsize=(6 + 0.065 * widest, 1.8 + 0.14 * lines + 0.12 * len(table)), layout="constrained")
     ax = fig.subplots()
     for yi, m, sd, colour, out in zip(y, means, stds, colours, dropped):
         if np.isfinite(m):
