@@ -36,7 +36,7 @@ test: $(BIN)/.installed         ## lint, import contracts, types, then the defau
 	$(BIN)/mypy
 	$(PYTEST) -m "not slow and not ($(COMPONENTS))"
 
-test-components: $(BIN)/.installed  ## the tests of real components: Dask cluster, MLflow, signals, TensorFlow, multiruns
+test-components: $(BIN)/.installed  ## the tests of real components: Dask cluster, MLflow, signals, TensorFlow, multiruns, user paths
 	$(PYTEST) -m "not slow and ($(COMPONENTS))"
 
 test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included

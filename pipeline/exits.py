@@ -113,7 +113,8 @@ def signals_remembered() -> None:
         _pressed.append(Terminated if signum == signal.SIGTERM else KeyboardInterrupt)
         raise _pressed[-1]()
 
-    signal.signal(signal.SIGINT, interrupt)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored Ctrl+C stays ignored
+        signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
 
 

@@ -97,6 +97,8 @@ def search(spec: RunSpec, engine: Engine, problem: Problem, observers: Observer,
     progress = progress or Progress()
     store = Store(spec.store.dir, spec.store.mode, report=observers.note)
     shared = describe_run(spec, problem.train, data.PREPROCESSING_VERSION, problem.metric, engine.identity())
+    log.info("search: %d rows x %d columns (%s), %s, cv=%d, engine %s", len(problem.train.y), problem.train.X.shape[1],
+             problem.train.task, problem.metric, problem.cv, shared["engine"])  # what a bug report needs first
     results, current, importance = _run_stages(spec, engine, problem, store, shared, observers, progress)
     stored = _stored(len(results) if spec.store.mode == "readwrite" else 0)
     best_params = space.effective_params(current, spec.conditions())
@@ -168,6 +170,9 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
             result = dataclasses.replace(result, pass_number=pass_number)
             current.update(result.winner)
             results.append(result)
+            log.info("stage %s: %s, score %.4f ± %.4f, %d fits (%d failed), %.1f s%s", stage.name, result.winner,
+                     result.mean_score, result.std_score, result.fits, result.failed_fits, result.seconds,
+                     ", reused from the stage store" if result.reused else "")  # fmt: skip
             done = _stored(index if spec.store.mode == "readwrite" else 0)
             progress.where = (f"while writing the results of stage {index}/{total} ({stage.name}); {done}; run the same "
                               "command to resume")  # fmt: skip

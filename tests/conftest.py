@@ -76,7 +76,7 @@ class NullDisplay(Observer):
     """An observer that shows nothing but remembers what it was told."""
 
     def __init__(self):
-        self.started, self.done, self.finished, self.notes = [], 0, [], []
+        self.started, self.done, self.finished, self.notes, self.statuses = [], 0, [], [], []
 
     def stage_started(self, index, total, name, fits):
         self.started.append((index, total, name, fits))
@@ -90,6 +90,9 @@ class NullDisplay(Observer):
     def note(self, message):
         self.notes.append(message)
 
+    def stage_status(self, message):
+        self.statuses.append(message)
+
 
 @pytest.fixture
 def run_tiny(tmp_path, report):
@@ -101,7 +104,7 @@ def run_tiny(tmp_path, report):
         display = NullDisplay()
         spec = spec_for(f"store.dir={tmp_path / 'stages'}", *overrides)
         folder = RunFolder() if report else TablesOnly()
-        with engines.create(spec, display.note) as engine:
+        with engines.create(spec, display.note, display.stage_status) as engine:
             result = runner.run(spec, engine, Observers(display, folder), tmp_path)
         return result, display
 
@@ -220,7 +223,16 @@ def start(*args: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "250"}
     env.pop("KERAS_BACKEND", None)
     return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)  # fmt: skip
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child, before exec: SIGINT as a terminal's foreground command has it (a background job started by a
+    non-interactive shell, such as CI's, inherits it ignored)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition, seconds: float = 240) -> None:

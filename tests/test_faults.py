@@ -176,6 +176,19 @@ def test_ctrl_c_exits_130_names_the_stage_and_the_next_run_resumes(tmp_path):
     assert list(pd.read_csv(tmp_path / "again" / "summary.csv")["reused"]) == [True, False]
 
 
+@pytest.mark.signals
+@pytest.mark.parametrize("delay", [0.5, 1.0])
+def test_ctrl_c_just_after_a_stage_finished_still_ends_the_run_with_130(tmp_path, delay):
+    args = [*TINY, "dataset=iris", "model.epochs=30", "order.stages=[optimizer,neurons,depth]"]
+    proc = start(*args, cwd=tmp_path)
+    wait_for(lambda: len(entries(tmp_path)) >= 1)
+    time.sleep(delay)  # the next stage starting: its program compiling or the first chunk of its epochs running
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, err[-2000:]
+    assert one_line_error(subprocess.CompletedProcess([], 130, "", err)).startswith("error: interrupted ")
+
+
 # --- 8. determinism ------------------------------------------------------------------------------
 
 

@@ -373,3 +373,9 @@ def test_a_ctrl_c_a_library_swallowed_is_raised_again_at_the_runner_s_next_step(
     finally:
         signal.signal(signal.SIGINT, saved[0])
         signal.signal(signal.SIGTERM, saved[1])
+
+
+def test_a_fused_stage_says_it_is_compiling_then_how_far_its_epochs_are(run_tiny):
+    _, display = run_tiny("dataset=iris", "order.stages=[neurons]", "model.epochs=6")
+    assert any(s.startswith("4 models: compiling the training program") for s in display.statuses), display.statuses
+    assert any(s.startswith("4 models: epoch 1/6") for s in display.statuses), display.statuses
