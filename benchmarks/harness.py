@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks import (
     api,
     auto,
+    calibration,
     column,
     default_command,
     early_stopping,
@@ -48,6 +49,7 @@ SECTIONS: dict[str, Callable[[Path], list[dict]]] = {
     "startup": startup.startup, "fused": fused.fused, "fused_gpu": fused.fused_gpu,
     "suite_generated": suite.suite_generated, "suite_builtin": suite.suite_builtin, "auto": auto.auto,
     "auto_budget": auto.auto_budget, "api_overhead": api.api_overhead, "rows": scale.rows, "load": scale.load,
+    "calibration": calibration.calibration,
 }  # fmt: skip
 
 

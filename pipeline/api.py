@@ -124,6 +124,8 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv_results_ = _cv_results(found.stages, tokens)
         scored = [r for r in found.stages if r.fits]
         self.best_score_ = scored[-1].mean_score if scored else math.nan
+        if found.duel is not None and found.duel.kept_start:  # its own duel measured a loss: what it keeps is the start
+            self.best_score_ = found.duel.start_score
         self.duel_ = found.duel
         self.importance_ = found.importance
         self.n_features_in_ = train.X.shape[1]
@@ -242,11 +244,11 @@ class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
                          early_stopping=EarlyStoppingSpec(enabled=stops))  # fmt: skip
 
     def _start(self, stages: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        """The estimator's own values of the parameters a condition reads or a nuisance factor multiplies (what the
-        first stage starts from)."""
+        """The estimator's own values of the parameters the stages tune, a condition reads or a nuisance factor
+        multiplies: what the first stage starts from, and what the final duel compares the tuned values with."""
         own = self.estimator.get_params(deep=True)
         read = {other for s in stages.values() for requires in s["conditions"].values() for other in requires}
-        read |= set(self.nuisance or {})
+        read |= set(self.nuisance or {}) | {param for s in stages.values() for param in s["grid"]}
         return {p: own[p] for p in sorted(read) if p in own and isinstance(own[p], str | int | float | bool)}
 
     def _resource_value(self, racing: str) -> int:

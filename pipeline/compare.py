@@ -1,10 +1,11 @@
-"""Compare finished runs (orderings, selections, …) over seeds, and say if the gap is noise.
+"""Compare finished runs (orderings, strategies, …) over seeds, and say if the gap is noise.
 
-Runs that differ only in ``search.seed`` form one group (one configuration). Groups are
-ranked by their final CV score; the top two are compared with a corrected paired t-test
-over seeds × folds (same seed, same folds), so the statement is about the user's data.
-Used by the multirun callback (``comparison.*`` in the sweep folder) and by
-``python -m pipeline.compare FOLDER...``. Reads only the run folders' tables and JSON.
+Runs that differ only in ``search.seed`` form one group (one configuration). Groups are ranked by their
+held-out test score: unbiased, unlike a run's winning CV score (a maximum over the candidates it tried, inflated
+more for strategies that try more). The top two are compared on it, paired by seed (the same seed holds out the
+same rows), by the corrected paired t-test, two-sided. It reads no stage table, so every run kind compares
+(order=auto, raced, repeated, mixed cv, TPE, random). Used by the multirun callback (``comparison.*`` in the sweep
+folder) and by ``python -m pipeline.compare FOLDER...``. Reads only the run folders' tables and JSON.
 """
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.reports.files import cv_results_path, markdown_table
-from pipeline.significance import ALPHA, corrected_ttest
-from pipeline.strategies.racing import last_rung
+from pipeline.reports.files import markdown_table
+from pipeline.significance import ALPHA, corrected_ttest, interval
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,11 @@ class Run:
     metric: str
     final_cv: float
     final_std: float
-    fold_scores: np.ndarray  # the final winner's score on each CV split (its last rung's, when raced)
     test: float
     fits: int
     seconds: float
     winners: str
-    cv: int = 5  # folds per repeat (search.cv): what the t-test's correction counts
+    test_size: float = 0.2  # dataset.test_size: the held-out share, what the t-test's correction counts
 
 
 def load_run(folder: Path) -> Run:
@@ -47,14 +46,7 @@ def load_run(folder: Path) -> Run:
     config = _yaml(folder / ".hydra" / "config.yaml") or {}
     label = " ".join(o for o in overrides if not o.startswith(("search.seed=", "hydra.")))
     decided = [i for i in range(len(summary)) if json.loads(summary["winner"].iloc[i])]  # stages that had candidates
-    index = decided[-1] if decided else len(summary) - 1
-    last = summary.iloc[index]
-    folds = np.array([], dtype=float)
-    if decided:
-        table = last_rung(pd.read_csv(cv_results_path(folder, index + 1, last["stage"])))  # a raced winner's full race
-        winner = json.loads(last["winner"])  # its own parameters, and the nuisance values it won with
-        row = table[[json.loads(p).items() <= winner.items() for p in table["params"]]].iloc[0]
-        folds = np.array([row[c] for c in table.columns if c.startswith("split") and c.endswith("_test_score")], dtype=float)
+    last = summary.iloc[decided[-1] if decided else len(summary) - 1]
     return Run(
         folder=folder,
         label=label,
@@ -63,12 +55,11 @@ def load_run(folder: Path) -> Run:
         metric=test["metric"],
         final_cv=float(last["mean_score"]),
         final_std=float(last["std_score"]),
-        fold_scores=folds,
         test=float(test["value"]),
         fits=int(summary["fits"].sum()),
         seconds=float(summary["seconds"].sum()),
         winners=(folder / "best_params.json").read_text().strip(),
-        cv=int(config.get("search", {}).get("cv", 5)),
+        test_size=float(config.get("dataset", {}).get("test_size", 0.2)),
     )
 
 
@@ -96,13 +87,13 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
             "winners": json.dumps(json.loads(winners.index[0]), sort_keys=True),
             "winner_share": f"{winners.iloc[0]}/{len(group)}",
         })  # fmt: skip
-    table = pd.DataFrame(rows).sort_values("cv_mean", ascending=False, kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values("test_mean", ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
     return table
 
 
 def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
-    """Does the leader beat the runner-up by more than the noise? Paired over seeds × folds."""
+    """Does the leader beat the runner-up by more than the noise? Held-out scores, paired by seed, two-sided."""
     if len(table) < 2:
         return "Only one configuration was run: nothing to compare."
     first, second = table["label"][0], table["label"][1]
@@ -110,24 +101,18 @@ def noise_statement(runs: list[Run], table: pd.DataFrame) -> str:
     seeds = sorted(set(by_seed[first]) & set(by_seed[second]))
     if not seeds:
         return f"{first} and {second} share no seed: run both with the same search.seed values to compare them."
-    tests = np.array([by_seed[first][s].test - by_seed[second][s].test for s in seeds])
-    held_out = f" On the held-out test split the difference is {tests.mean():+.4f} (mean over {len(seeds)} seed(s))."
-    splits = {(r.cv, r.fold_scores.size) for label in (first, second) for r in by_seed[label].values()}
-    if len(splits) > 1:
-        shown = " and ".join(f"{cv} folds × {n // cv if cv else 0} repeat(s)" for cv, n in sorted(splits))
-        return (f"{first} and {second} were cross-validated on different splits ({shown}): their fold scores cannot be "
-                f"paired, so no noise test is made; vary search.cv and search.repeats in separate multiruns.{held_out}")
-    d = np.concatenate([by_seed[first][s].fold_scores - by_seed[second][s].fold_scores for s in seeds])
     metric = runs[0].metric
-    cv = by_seed[first][seeds[0]].cv
-    per_seed = d.size // len(seeds)
-    p = corrected_ttest(d, cv)  # Nadeau & Bengio: CV folds overlap, so the plain paired t-test is over-confident
+    d = np.array([by_seed[first][s].test - by_seed[second][s].test for s in seeds])
+    measured = (f"{first} ranks first, {second} second: mean difference in held-out test {metric} {d.mean():+.4f} "
+                f"over {len(seeds)} seed(s)")  # fmt: skip
+    if len(seeds) < 2:
+        return f"{measured}; one seed cannot tell a difference from the noise: run more search.seed values."
+    share = by_seed[first][seeds[0]].test_size
+    p = corrected_ttest(d, 2, test_train=share / (1 - share))  # the seeds' held-out parts overlap: Nadeau & Bengio
+    half = interval(d, 2, test_train=share / (1 - share))
     verdict = "exceeds the noise" if p < ALPHA else "is within the noise"
-    return (
-        f"{first} ranks first, {second} second: mean difference in final CV {metric} {d.mean():+.4f} over "
-        f"{d.size} paired scores ({len(seeds)} seed(s) × {per_seed} splits of {cv}-fold CV); corrected paired t-test "
-        f"p = {p:.3f}, so the difference {verdict} (α = {ALPHA}).{held_out}"
-    )
+    return (f"{measured} (95 % interval ± {half:.4f}); corrected paired t-test, two-sided, p = {p:.3f}, so the "
+            f"difference {verdict} (α = {ALPHA}).")
 
 
 def statements(runs: list[Run], table: pd.DataFrame) -> str:

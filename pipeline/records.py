@@ -85,20 +85,15 @@ class Evaluation:
 class Decision:
     """Why a stage's winner won, as data; the observers put it into words (``pipeline.reports.words``).
 
-    ``rungs``: (candidates, epochs) of each rung of a race. ``notes``: what the strategy said of how it evaluated.
-    ``incumbent``: the verdict of select=incumbent: ``kept`` (no candidate beat the frozen value beyond the noise),
-    ``kept_best`` (the frozen value scored best), ``switched`` (the best beat it beyond the noise), ``failed`` (the
-    frozen value failed to train), ``absent`` (it was not among the final candidates); with the best candidate
-    (``challenger``), its mean gain over the frozen value and the one-sided p-value. ``retuned``: the nuisance
-    values the winner won at, and ``flipped_from`` the winner at the frozen values where re-tuning changed it.
+    ``why``: why the winner won, in words (``best``, or the simplest within one standard error of the best and by
+    how much). ``rungs``: (candidates, epochs) of each rung of a race. ``notes``: what the strategy said of how it
+    evaluated. ``retuned``: the nuisance values the winner won at, and ``flipped_from`` the best candidate at the
+    frozen values where it differs from the best candidate once re-tuned (like with like: both by raw score).
     """
 
+    why: str = ""
     rungs: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()
-    incumbent: str | None = None
-    challenger: dict[str, Any] | None = None
-    gain: float | None = None
-    p_value: float | None = None
     retuned: dict[str, Any] | None = None
     flipped_from: dict[str, Any] | None = None
 
@@ -170,20 +165,26 @@ class Importance:
 
 @dataclass(frozen=True)
 class Duel:
-    """Did tuning pay? The tuned configuration against the starting one (``model.params``) on the same repeated
-    folds: the paired per-split gain, its 95 % interval and the one-sided p-value of the corrected t-test."""
+    """Did tuning pay? The tuned configuration against the starting one (``model.params``) on splits of the duel's
+    own: the paired per-split gain, its 95 % interval, the two-sided p-value of the corrected t-test, the verdict."""
 
     start: dict[str, Any]
     tuned: dict[str, Any]
     splits: int = 0  # paired scores (cv x final_repeats); 0: the tuned configuration is the starting one
     gain: float = 0.0  # mean of tuned minus start over the splits
     half_width: float = 0.0  # of the 95 % interval of the gain
-    p_value: float = 1.0  # that tuned beats start
-    beyond_noise: bool = False  # gain > 0 with p below significance.ALPHA
-    kept_start: bool = False  # search.guard kept the starting configuration
+    p_value: float = 1.0  # two-sided: that tuned and start score alike
+    verdict: str = "tie"  # gain | loss (beyond the noise, p below significance.ALPHA) | tie
+    kept_start: bool = False  # a loss: the run keeps the starting configuration
+    start_score: float = float("nan")  # each one's mean score over the duel's splits
+    tuned_score: float = float("nan")
     fits: int = 0
     fits_reused: int = 0
     seconds: float = 0.0
+
+    @property
+    def beyond_noise(self) -> bool:
+        return self.verdict != "tie"
 
 
 @dataclass(frozen=True)

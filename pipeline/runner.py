@@ -19,7 +19,7 @@ from typing import Any
 from pipeline import data, exits, space
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
-from pipeline.duel import duel
+from pipeline.duel import duel, duel_seed
 from pipeline.engines.base import Engine
 from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
 from pipeline.importance import order_by_importance
@@ -185,11 +185,11 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
 
 def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, observers: Observer,
                 tuned: dict[str, Any]) -> Duel:  # fmt: skip
-    """The tuned configuration against the starting one on cv folds reshuffled ``search.final_repeats`` times, its
-    fits through the candidate store like any stage's (a rerun reads them back)."""
+    """The tuned configuration against the starting one on cv folds reshuffled ``search.final_repeats`` times with
+    the duel's own seed, its fits through the candidate store like any stage's (a rerun reads them back)."""
     start = space.effective_params(spec.model.params, spec.conditions())
-    repeated = dataclasses.replace(problem, repeats=spec.search.final_repeats)
-    search = dataclasses.replace(spec.search, repeats=repeated.repeats)
+    repeated = dataclasses.replace(problem, repeats=spec.search.final_repeats, seed=duel_seed(problem.seed))
+    search = dataclasses.replace(spec.search, repeats=repeated.repeats, seed=repeated.seed)
     shared = describe_run(dataclasses.replace(spec, search=search), problem.train, data.PREPROCESSING_VERSION,
                           problem.metric, engine.identity())  # fmt: skip
 
@@ -200,7 +200,7 @@ def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, o
     if tuned != start:
         engine.load()  # (a run whose stages all came from the store has not loaded the engine's libraries yet)
     paid = duel(reusing(train, store.candidates, shared, repeated.cv * repeated.repeats, observers.fits_done),
-                start, tuned, problem.cv, spec.search.guard)  # fmt: skip
+                start, tuned, problem.cv)  # fmt: skip
     observers.duel_finished(paid)
     return paid
 

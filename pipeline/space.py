@@ -64,8 +64,12 @@ def conditions_touching(grid: Mapping[str, list[Any]], conditions: Conditions) -
 
 
 def frozen_inputs(grid: Mapping[str, list[Any]], current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:
-    """The values a stage holds fixed: what decides its result besides its own grid."""
-    return {k: v for k, v in effective_params(current, conditions).items() if k not in grid}
+    """The values a stage holds fixed: what decides its result besides its own grid. A frozen value that only some
+    candidates take counts too (a frozen momentum trained into the sgd sub-grid of an optimizer stage, though the
+    frozen optimizer, adam, takes none)."""
+    grids, base, _ = candidate_grids(grid, current, conditions)
+    carried = {k: v[0] for g in grids for k, v in g.items() if k not in grid}
+    return {k: v for k, v in {**base, **carried}.items() if k not in grid}
 
 
 def effective_params(current: Mapping[str, Any], conditions: Conditions) -> dict[str, Any]:

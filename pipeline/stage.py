@@ -59,7 +59,7 @@ def run_stage(
     split_scores = made[[f"split{i}_test_score" for i in range(splits)]].to_numpy(dtype=float)
     failed = int((~np.isfinite(split_scores)).sum())
     final = racing.last_rung(table)  # the winner comes from the candidates that ran the whole race
-    picked = selection.pick_winner(final, splits, select, stage.simpler, folds=cv)
+    picked = selection.pick_winner(final, splits, select, stage.simpler)
     if picked is None:
         cause = evaluation.first_error or "training diverged (the loss became NaN or infinite); lower the learning rate"
         if failed < split_scores.size and "n_resources" in final:  # raced: every fit of the last rung failed
@@ -69,12 +69,8 @@ def run_stage(
             raise StageFailed(stage.name, 0, cause, what=f"{len(final)} candidates, each on at least one of its {splits} "
                               f"splits ({failed} of {split_scores.size} fits),")  # fmt: skip
         raise StageFailed(stage.name, failed, cause)
-    best, ties = picked
-    decided: dict[str, Any] = {"rungs": racing.rungs_of(fitted), "notes": evaluation.notes}
-    if select == "incumbent":
-        best, verdict = selection.keep_or_switch(final, best, selection.incumbent_row(final, current), cv)
-        ties = sorted(i for i in {*ties, picked[0]} if i != best)
-        decided |= verdict
+    best, ties, why = picked
+    decided: dict[str, Any] = {"why": why, "rungs": racing.rungs_of(fitted), "notes": evaluation.notes}
     winner = json.loads(final.loc[best, "params"])
     if "nuisance" in final:  # the winner freezes the nuisance values it won with too
         decided |= nuisance.decision(final, best)

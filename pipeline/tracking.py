@@ -145,6 +145,8 @@ class Tracker(Observer):
             self._metrics(self.run_id, {"duel_gain": duel.gain, "duel_half_width": duel.half_width,
                                         "duel_p_value": duel.p_value})  # fmt: skip
             self.client.set_tag(self.run_id, "duel", duel_sentence(duel, result.metric)[:5000])
+            self.client.set_tag(self.run_id, "duel_verdict", duel.verdict)  # gain | loss | tie
+            self.client.set_tag(self.run_id, "duel_kept", "start" if duel.kept_start else "tuned")
         if result.importance is not None:  # order=auto: each stage's importance, the order chosen
             self._metrics(self.run_id, {f"importance.{m.stage}": m.share for m in result.importance.stages})
             self.client.set_tag(self.run_id, "order", " → ".join(result.importance.order))

@@ -58,7 +58,6 @@ TINY = [
     "stages.neurons.grid.model__neurons=[4,8]",
     "stages.depth.grid.model__depth=[1,2]",
     "search.final_repeats=0",  # no final duel unless a test is about it (tests/test_duel.py)
-    "search.guard=false",
 ]
 
 

@@ -1,13 +1,8 @@
-"""Never fit the same thing twice, and never switch for noise: candidate reuse, the incumbent rule, equal budgets."""
+"""Never fit the same thing twice: candidate reuse, equal budgets, and every decision said in words."""
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
-
-from pipeline.records import Decision
-from pipeline.reports.words import describe
-from pipeline.selection import incumbent_row, keep_or_switch
 
 TWO_STAGES = ("dataset=iris", "order.stages=[optimizer,depth]")
 
@@ -79,45 +74,16 @@ def test_the_baselines_match_what_the_staged_search_evaluated(run_tiny, tmp_path
     assert matched.stages[0].candidates == sum(r.candidates for r in staged.stages)  # 4 (adam won) or 6 (sgd won)
 
 
-# --- the incumbent rule --------------------------------------------------------------------------
-
-
-def table(scores: dict[str, list[float]]) -> pd.DataFrame:
-    rows = []
-    for params, splits in scores.items():
-        row = {"params": params, **{f"split{i}_test_score": s for i, s in enumerate(splits)}}
-        row["mean_test_score"], row["std_test_score"] = np.mean(splits), np.std(splits)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def test_a_gain_within_the_noise_keeps_the_frozen_value():
-    t = table({'{"model__depth": 1}': [0.90, 0.95, 0.92], '{"model__depth": 2}': [0.91, 0.93, 0.930008]})
-    winner, verdict = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
-    assert winner == 0 and verdict["incumbent"] == "kept"
-    assert describe(Decision(**verdict)).startswith("kept: no candidate beat it beyond the noise")
-
-
-def test_a_gain_on_every_fold_beyond_the_noise_switches():
-    t = table({'{"model__depth": 1}': [0.80, 0.82, 0.81], '{"model__depth": 2}': [0.90, 0.93, 0.91]})
-    winner, verdict = keep_or_switch(t, best=1, incumbent=incumbent_row(t, {"model__depth": 1}), cv=3)
-    assert winner == 1 and verdict["incumbent"] == "switched" and verdict["challenger"] == {"model__depth": 2}
-    assert describe(Decision(**verdict)).startswith("switched to depth=2: +0.1033")
-
-
-def test_without_the_frozen_value_among_the_candidates_the_best_wins():
-    t = table({'{"model__depth": 3}': [0.8, 0.8, 0.8], '{"model__depth": 4}': [0.9, 0.9, 0.9]})
-    assert incumbent_row(t, {"model__depth": 2}) is None
-    assert keep_or_switch(t, best=1, incumbent=None, cv=3)[0] == 1
+# --- every decision in words --------------------------------------------------------------------
 
 
 @pytest.mark.report
-def test_select_incumbent_says_what_it_decided(run_tiny, tmp_path):
-    result, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")
-    assert all(r.decision.incumbent for r in result.stages)
+def test_every_stage_says_why_its_winner_won_and_a_rerun_reads_it_back(run_tiny, tmp_path):
+    result, _ = run_tiny(*TWO_STAGES)
+    assert all(r.decision.why for r in result.stages)
     assert "Decision: " in (tmp_path / "report.md").read_text()
     assert pd.read_csv(tmp_path / "summary.csv")["decision"].notna().all()
-    again, _ = run_tiny(*TWO_STAGES, "search.select=incumbent")  # read back from the stage store: the same record
+    again, _ = run_tiny(*TWO_STAGES)  # read back from the stage store: the same record
     assert all(r.reused for r in again.stages) and [r.decision for r in again.stages] == [r.decision for r in result.stages]
 
 

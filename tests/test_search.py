@@ -46,7 +46,7 @@ def test_effective_params_drop_what_does_not_apply():
 def test_winner_ignores_failed_candidates_and_ties_go_to_the_first():
     table = pd.DataFrame({"mean_test_score": [np.nan, 0.8, 0.9, 0.9], "std_test_score": [np.nan, 0.0, 0.0, 0.0],
                           "params": ["{}"] * 4})  # fmt: skip
-    assert pick_winner(table) == (2, [3])
+    assert pick_winner(table) == (2, [3], "best")
 
 
 def test_all_nan_scores_never_pick_a_winner():

@@ -69,7 +69,7 @@ class SearchSpec:
     n_jobs: int = -1
     seed: int = 0
     repeats: int = 1  # repeated cross-validation: the cv folds reshuffled this many times (standard errors count seeds)
-    select: str = "one_se"  # one_se | paired_se (simpler only where not worse split by split) | best | incumbent
+    select: str = "one_se"  # one_se (the simplest within one standard error of the best) | best
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random | tpe (same space, a budget)
     budget: Optional[int] = None  # random, tpe: candidates to evaluate; default: as many as the staged search did
@@ -79,8 +79,7 @@ class SearchSpec:
     # param -> {values: [...]} or {factors: [...]} (times the value frozen then): re-tuned inside every stage that
     # does not tune it, each candidate scored at its best (preset: nuisance=learning_rate)
     nuisance: dict[str, Any] = field(default_factory=dict)
-    final_repeats: int = 2  # the final duel (tuned vs starting configuration) on cv folds reshuffled this often; 0: none
-    guard: bool = False  # keep the starting configuration unless the tuned one beats it beyond the noise in the duel
+    final_repeats: int = 2  # the final duel (tuned vs starting configuration) on cv folds of its own, reshuffled this often; 0: none
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
 MAX_EPOCHS = 1_000_000  # the fused engine counts epochs and steps in 32-bit integers
-SELECTIONS = ("best", "one_se", "paired_se", "incumbent")
+SELECTIONS = ("one_se", "best")
 STRATEGIES = ("staged", "exhaustive", "random", "tpe")
 ENGINES = ("gridsearchcv", "fused")
 AUTO_DIRECTIONS = ("important_first", "important_last")
@@ -43,8 +43,6 @@ def validate(spec: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
     _check(0 <= search.seed < 2**32, "search.seed", search.seed, "must be a seed from 0 to 2**32 - 1")
     _check(search.final_repeats >= 0, "search.final_repeats", search.final_repeats,
            "must be 0 (no final duel) or more, e.g. 3")
-    _check(search.final_repeats > 0 or not search.guard, "search.guard", search.guard,
-           "needs the final duel: set search.final_repeats to 1 or more, or search.guard=false")
     _check(search.repeats >= 1, "search.repeats", search.repeats, "must be at least 1 (1 = plain cross-validation)")
     _check(search.n_jobs != 0, "search.n_jobs", search.n_jobs, "must be -1 (all cores) or a positive count")
     _one_of("search.select", search.select, SELECTIONS)

@@ -65,6 +65,16 @@ def library_versions(backend: str) -> dict[str, str]:
     return {"backend": backend, **{name: metadata.version(name) for name in names}}
 
 
+def versions_of(estimator: object) -> dict[str, str]:
+    """The installed versions of the libraries a user's estimator (and every estimator inside it) comes from: a new
+    release of any of them may change its numbers, so the stage store keys them."""
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}  # nested estimators too
+    inner = [v for v in params.values() if hasattr(v, "get_params") and not isinstance(v, type)]
+    found = {type(thing).__module__.split(".")[0] for thing in (estimator, *inner)}
+    distributions = metadata.packages_distributions()
+    return {name: metadata.version(name) for root in sorted(found) for name in distributions.get(root, [])[:1]}
+
+
 def free_memory() -> int | None:
     """Bytes of memory available to a new allocation now (Linux' MemAvailable), or None where it cannot be read."""
     try:

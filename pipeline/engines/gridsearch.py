@@ -55,7 +55,8 @@ class GridSearchEngine:
         versions = execution.library_versions(self.execution.keras_backend)
         if self.estimator is None:
             return {"engine": self.name, **versions}
-        return {"engine": self.name, "estimator": describe(self.estimator), "resource": self.resource, **versions}
+        return {"engine": self.name, "estimator": describe(self.estimator), "resource": self.resource, **versions,
+                "libraries": execution.versions_of(self.estimator)}
 
     def __enter__(self) -> GridSearchEngine:
         warning = execution.select_backend(self.execution.keras_backend, self.execution.compile_cache)

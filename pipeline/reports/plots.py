@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 
 from pipeline.records import Importance, StageResult
 from pipeline.reports.words import rungs_text
+from pipeline.selection import standard_errors
 from pipeline.space import label
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
@@ -66,8 +67,8 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
         colours.append(FAILED if not np.isfinite(score) else WINNER if canonical == winner else TIE if canonical in ties else OTHER)
     y = np.arange(len(table))
     means = table["mean_test_score"].to_numpy(dtype=float)
-    stds = table["std_test_score"].to_numpy(dtype=float)
     folds = len([c for c in table.columns if c.startswith("split") and c.endswith("_test_score")])
+    stds = standard_errors(table, folds)  # the band the one-SE rule uses
     if "nuisance" in table:  # re-tuned: each candidate at its best nuisance values, and at the frozen ones
         labels = [f"{label}  at {candidate_label(n)}" for label, n in zip(labels, table["nuisance"])]
     # Long labels (a screening's seven families) wrap, and the figure widens and heightens with them, so that the
@@ -90,7 +91,7 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel(f"mean CV {metric} over {folds} folds (error bars: ± std over folds)")
+    ax.set_xlabel(f"mean CV {metric} over {folds} splits (error bars: ± one standard error, the one-SE rule's band)")
     title = f"Stage {result.stage}: {len(table)} candidates"
     if result.decision.rungs:
         title += f"\nraced {rungs_text(result.decision.rungs)}"
@@ -107,16 +108,22 @@ def stage_chart(result: StageResult, path: Path, metric: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _standard_error(result: StageResult) -> float:
+    """The winner's standard error from its scikit-learn std (ddof=0) over the stage's splits."""
+    n = max(2, sum(1 for c in result.cv_results.columns if c.startswith("split") and c.endswith("_test_score")))
+    return float(result.std_score * np.sqrt(n / (n - 1)) / np.sqrt(n))
+
+
 def path_chart(results: Sequence[StageResult], path: Path, metric: str) -> None:
     """The winner's CV score after each stage, with its fold spread."""
     names = [f"{r.stage}" + (f" (pass {r.pass_number})" if r.pass_number > 1 else "") for r in results]
     means = np.array([r.mean_score for r in results], dtype=float)
-    stds = np.array([r.std_score for r in results], dtype=float)
+    stds = np.array([_standard_error(r) for r in results], dtype=float)
     x = np.arange(len(results))
     fig = Figure(figsize=(max(6, 1.1 * len(results)), 4), layout="constrained")
     ax = fig.subplots()
     ax.plot(x, means, marker="o", color=WINNER, label="winner's mean CV score")
-    ax.fill_between(x, means - stds, means + stds, color=TIE, alpha=0.4, label="± std over folds")
+    ax.fill_between(x, means - stds, means + stds, color=TIE, alpha=0.4, label="± one standard error")
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_xlabel("stage (in the order run)")
     ax.set_ylabel(f"mean CV {metric}")

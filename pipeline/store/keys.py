@@ -16,7 +16,7 @@ from pipeline.config.schema import RunSpec
 from pipeline.records import Dataset, Stage
 from pipeline.values import JSON_SCALARS, describe, plain
 
-FORMAT = 6  # bump when the entry layout, the meaning of a key, or how a result is computed changes
+FORMAT = 7  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 
 
 def canonical(value: Any) -> Any:

@@ -76,13 +76,17 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
     return {c: out[c].tolist() if c == "params" else out[c].to_numpy() for c in out.columns}
 
 
-def decision(table: pd.DataFrame, best: int) -> dict[str, Any]:
-    """What re-tuning did (``Decision``'s fields): the nuisance values the winner won at, and the winner at the frozen
-    values where re-tuning changed it."""
-    out: dict[str, Any] = {"retuned": json.loads(table.loc[best, "nuisance"])}
+def decision(table: pd.DataFrame, winner: int) -> dict[str, Any]:
+    """What re-tuning did (``Decision``'s fields): the nuisance values the winner won at, and the best candidate at
+    the frozen values where it differs from the best candidate once re-tuned. Like with like: both are the raw best
+    score, so a selection rule's choice (one_se's simpler candidate) is never reported as a flip."""
+    out: dict[str, Any] = {"retuned": json.loads(table.loc[winner, "nuisance"])}
     at_frozen = table["mean_test_score_at_frozen"].to_numpy(dtype=float)
-    if np.isfinite(at_frozen).any() and (frozen_best := int(np.nanargmax(at_frozen))) != best:
-        out["flipped_from"] = json.loads(table.loc[frozen_best, "params"])
+    retuned = table["mean_test_score"].to_numpy(dtype=float)
+    if np.isfinite(at_frozen).any() and np.isfinite(retuned).any():
+        frozen_best, retuned_best = int(np.nanargmax(at_frozen)), int(np.nanargmax(retuned))
+        if frozen_best != retuned_best:
+            out["flipped_from"] = json.loads(table.loc[frozen_best, "params"])
     return out
 
 

@@ -29,7 +29,10 @@ class Tpe:
     batch: int = BATCH
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": "tpe", "budget": self.budget, "batch": self.batch}
+        from importlib import metadata
+
+        # Optuna's version: another release proposes other candidates from the same seed.
+        return {"kind": "tpe", "budget": self.budget, "batch": self.batch, "optuna": metadata.version("optuna")}
 
     def planned(self, total: int, base: dict[str, Any]) -> int:
         return min(self.budget, total)
