@@ -53,7 +53,7 @@ def test_a_raced_stage_has_rungs_and_its_winner_ran_the_whole_race(run_tiny, tmp
     assert json.loads(last["params"]) == stage.winner and last["mean_test_score"] == stage.mean_score
     assert "epochs" not in stage.winner  # the resource is n_resources, not a parameter
     assert stage.decision.rungs == ((9, 1), (3, 3), (1, 9))
-    assert describe(stage.decision) == "raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
+    assert describe(stage.decision) == f"{stage.decision.why}; raced: 9 → 3 → 1 candidates at 1, 3, 9 epochs"
     full = 9 * 9 * 2
     assert stage.model_epochs <= full / 3
     summary = pd.read_csv(tmp_path / "summary.csv")
@@ -94,7 +94,7 @@ def test_one_se_and_the_baselines_race_too(run_tiny):
     exhaustive, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3", "search.racing=halving",
                              "search.strategy=exhaustive", "stages.optimizer.grid.optimizer=[adam,sgd,rmsprop]",
                              "search.engine=fused")  # fmt: skip
-    assert describe(exhaustive.stages[0].decision) == "raced: 6 → 2 candidates at 1, 3 epochs"
+    assert describe(exhaustive.stages[0].decision) == f"{exhaustive.stages[0].decision.why}; raced: 6 → 2 candidates at 1, 3 epochs"
 
 
 @pytest.mark.parametrize("override, message", [
