@@ -100,7 +100,7 @@ def test_a_tensorflow_run_falls_back_to_gridsearchcv_with_one_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     said = " ".join((proc.stdout + proc.stderr).split())  # the terminal may wrap the line
     assert said.count("search.engine=fused") == 1
-    assert "search.engine=fused: the fused engine compiles JAX programs; execution.keras_backend=tensorflow; using gridsearchcv" in said
+    assert "search.engine=fused: the fused engine needs Keras on JAX, and Keras runs on tensorflow here; using gridsearchcv" in said
     assert pd.read_csv(tmp_path / "run" / "summary.csv")["fits"].sum() == 2
 
 
