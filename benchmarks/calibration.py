@@ -7,6 +7,8 @@ over a scikit-learn logistic regression, the runner, the duel, the comparison's 
   often it claims a gain, and how often a loss (each at most 5 % plus its sampling interval);
 - the duel's power where tuning really pays (a decision stump to start from, deeper trees to tune to) and where it
   really hurts (the stage can only reach the stump);
+- the nuisance flip ("re-tuning flipped the winner") on null data, and its power where re-tuning really changes
+  the winner (a tree's depth at a frozen minimum leaf size that no depth can use);
 - the comparison of two orderings that cannot differ (the same stages in two orders, null data), on held-out scores
   paired by seed as ``pipeline.compare`` does: how often it says the difference exceeds the noise; and its power on
   two orderings that differ by a planted amount.
@@ -24,6 +26,7 @@ from benchmarks.common import row
 
 NULL_DUELS = 500  # searches on null data, each with its own data and seed
 POWER_DUELS = 100
+FLIPS = 500  # null searches with a nuisance parameter re-tuned inside every stage
 COMPARISONS = 100  # null comparisons, each of two orderings over SEEDS seeds
 SEEDS = 5
 ROWS, FEATURES = 300, 10
@@ -53,7 +56,7 @@ def signal_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def search(X: np.ndarray, y: np.ndarray, seed: int, stages: list[dict[str, list[Any]]], estimator: Any = None,
-           refit: bool = False) -> Any:  # fmt: skip
+           refit: bool = False, nuisance: dict[str, Any] | None = None) -> Any:  # fmt: skip
     from sklearn.linear_model import LogisticRegression
 
     from pipeline import StagedSearchCV
@@ -61,7 +64,7 @@ def search(X: np.ndarray, y: np.ndarray, seed: int, stages: list[dict[str, list[
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return StagedSearchCV(estimator if estimator is not None else LogisticRegression(max_iter=200), stages, cv=3,
-                              final_repeats=2, random_state=seed, verbose=0, refit=refit).fit(X, y)  # fmt: skip
+                              final_repeats=2, random_state=seed, verbose=0, refit=refit, nuisance=nuisance).fit(X, y)  # fmt: skip
 
 
 GRID = [{"C": [0.001, 0.01, 0.1, 1.0, 10.0]}, {"fit_intercept": [True, False]}]
@@ -88,6 +91,25 @@ def duel_rates(kind: str, n: int) -> dict[str, int]:
         said[duel.verdict] += 1
         said["kept_start"] += int(duel.kept_start)
     return said
+
+
+def flip_rates(planted: bool, n: int) -> int:
+    """How many of ``n`` searches say re-tuning a nuisance parameter flipped a stage's winner: on null data (a
+    logistic regression, C re-tuned inside two stages), or planted (a tree whose frozen minimum leaf size of 80 leaves
+    every depth a stump, re-tuned to 5 where depth 8 wins by about 0.08)."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    flips = 0
+    for i in range(n):
+        if planted:
+            found = search(*signal_data(i), seed=i, stages=[{"max_depth": [1, 8]}],
+                           estimator=DecisionTreeClassifier(max_depth=1, min_samples_leaf=80, random_state=0),
+                           nuisance={"min_samples_leaf": {"values": [80, 5]}})  # fmt: skip
+        else:
+            found = search(*null_data(i), seed=i, stages=[{"fit_intercept": [True, False]}, {"penalty": ["l2", None]}],
+                           nuisance={"C": {"factors": [0.01, 1, 100]}})  # fmt: skip
+        flips += any(r["decision"].get("flipped_from") is not None for r in found.stage_results_)
+    return flips
 
 
 def comparison_rates(planted: bool, n: int) -> int:
@@ -134,6 +156,14 @@ def calibration(work: Path) -> list[dict]:
         rows.append(row("calibration", f"power: {what}, {POWER_DUELS} searches: the duel says {claim} "
                         f"(95 % interval {low:.3f}-{high:.3f}); kept the start {said['kept_start']}", said[claim] / POWER_DUELS,
                         1.0, "rate"))  # fmt: skip
+    for planted, n in ((False, FLIPS), (True, POWER_DUELS)):
+        hits = flip_rates(planted, n)
+        low, high = wilson(hits, n)
+        what = ("null data, C re-tuned inside two stages of a logistic regression" if not planted else
+                "power: a frozen leaf size that leaves every depth a stump, re-tuned to one that lets depth 8 win")  # fmt: skip
+        rows.append(row("calibration", f"{what}, {n} searches: 're-tuning flipped the winner' (95 % interval "
+                        f"{low:.3f}-{high:.3f})", hits / n, 1.0 if planted else 0.05, "rate",
+                        target="" if planted else "≤ 0.05 + its interval"))  # fmt: skip
     hits = comparison_rates(False, COMPARISONS)
     low, high = wilson(hits, COMPARISONS)
     rows.append(row("calibration", f"null: two orderings that cannot differ, {COMPARISONS} comparisons of {SEEDS} seeds, "

@@ -32,20 +32,14 @@ def interval(differences: Any, cv: int, level: float = 0.95, test_train: float |
     return float(stats.t.ppf(0.5 + level / 2, df=d.size - 1) * np.sqrt(variance))
 
 
-def corrected_ttest(differences: Any, cv: int, alternative: str = "two-sided", test_train: float | None = None) -> float:
-    """p-value of paired per-split score differences, with Nadeau and Bengio's correction (``corrected_variance``).
-
-    ``alternative``: "two-sided", or "greater" (the mean difference is above zero).
-    """
+def corrected_ttest(differences: Any, cv: int, test_train: float | None = None) -> float:
+    """Two-sided p-value of paired per-split score differences, with Nadeau and Bengio's correction
+    (``corrected_variance``)."""
     d = np.asarray(differences, dtype=float)
     variance = corrected_variance(d, cv, test_train)
     if variance <= 0:
-        if alternative == "greater":
-            return 0.0 if d.size and d.mean() > 0 else 1.0
         return 1.0 if not d.size or d.mean() == 0 else 0.0
     from scipy import stats
 
     t = d.mean() / np.sqrt(variance)
-    if alternative == "greater":
-        return float(stats.t.sf(t, df=d.size - 1))
     return float(2 * stats.t.sf(abs(t), df=d.size - 1))

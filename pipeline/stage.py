@@ -73,7 +73,7 @@ def run_stage(
     decided: dict[str, Any] = {"why": why, "rungs": racing.rungs_of(fitted), "notes": evaluation.notes}
     winner = json.loads(final.loc[best, "params"])
     if "nuisance" in final:  # the winner freezes the nuisance values it won with too
-        decided |= nuisance.decision(final, best)
+        decided |= nuisance.decision(final, best, cv)
         winner |= decided["retuned"]
     epochs = fitted[[f"split{i}_test_epochs_run" for i in range(splits)]].to_numpy(dtype=float)
     return StageResult(

@@ -117,4 +117,5 @@ def test_the_interval_is_the_corrected_t_interval():
 
     se = np.sqrt(d.var(ddof=1) * (1 / 6 + 1 / 2))  # 3-fold CV: n_test/n_train = 1/2
     assert interval(d, 3) == pytest.approx(stats.t.ppf(0.975, 5) * se)
-    assert corrected_ttest(d, 3, "greater") == pytest.approx(stats.t.sf(d.mean() / se, 5))
+    assert corrected_ttest(d, 3) == pytest.approx(2 * stats.t.sf(d.mean() / se, 5))
+    assert corrected_ttest(-d, 3) == corrected_ttest(d, 3)  # two-sided: a loss is as visible as a gain

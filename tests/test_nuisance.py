@@ -26,10 +26,12 @@ def test_each_candidate_scores_at_its_best_nuisance_value_and_a_flip_is_said():
     assert out["mean_test_score_at_frozen"].tolist() == [0.80, 0.78]
     assert out["mean_test_score_at learning_rate=0.003"].tolist() == [0.70, 0.75]
     out["params"] = [json.dumps(p) for p in out["params"]]
-    decided = decision(out, 1)
+    decided = decision(out, 1, cv=2)
     assert decided == {"retuned": {LR: 0.03}, "flipped_from": {"model__depth": 1}}
     assert describe(Decision(**decided)) == ("re-tuned learning_rate: the winner scored best at learning_rate=0.03; "
                                              "re-tuning flipped the winner (at the frozen values: depth=1)")  # fmt: skip
+    noisy = out.assign(split0_test_score=[0.70, 0.95], split1_test_score=[0.90, 0.85])  # 0.80 against 0.90: noise
+    assert decision(noisy, 1, cv=2) == {"retuned": {LR: 0.03}}  # a change of the argmax alone is not a flip
 
 
 @pytest.mark.report

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipeline.cvresults import ranks
 from pipeline.records import Evaluation
+from pipeline.significance import ALPHA, corrected_ttest
 from pipeline.space import label
 from pipeline.strategies.base import Evaluate, StageStrategy
 from pipeline.strategies.racing import RUNG_COLUMNS, last_rung
@@ -76,18 +77,29 @@ def aggregate(columns: Mapping[str, Any], names: Sequence[str], frozen: Mapping[
     return {c: out[c].tolist() if c == "params" else out[c].to_numpy() for c in out.columns}
 
 
-def decision(table: pd.DataFrame, winner: int) -> dict[str, Any]:
+def decision(table: pd.DataFrame, winner: int, cv: int) -> dict[str, Any]:
     """What re-tuning did (``Decision``'s fields): the nuisance values the winner won at, and the best candidate at
-    the frozen values where it differs from the best candidate once re-tuned. Like with like: both are the raw best
-    score, so a selection rule's choice (one_se's simpler candidate) is never reported as a flip."""
+    the frozen values where re-tuning changed the winner beyond the noise. Like with like: both are the raw best
+    score (a selection rule's choice, one_se's simpler candidate, is never reported as a flip), and the re-tuned
+    winner must beat the frozen values' best, both re-tuned, by the corrected paired test on their split scores
+    (on null data a bare change of the argmax comes with most runs: measured in the calibration benchmark)."""
     out: dict[str, Any] = {"retuned": json.loads(table.loc[winner, "nuisance"])}
     at_frozen = table["mean_test_score_at_frozen"].to_numpy(dtype=float)
     retuned = table["mean_test_score"].to_numpy(dtype=float)
     if np.isfinite(at_frozen).any() and np.isfinite(retuned).any():
         frozen_best, retuned_best = int(np.nanargmax(at_frozen)), int(np.nanargmax(retuned))
-        if frozen_best != retuned_best:
+        if frozen_best != retuned_best and beyond_noise(table, retuned_best, frozen_best, cv):
             out["flipped_from"] = json.loads(table.loc[frozen_best, "params"])
     return out
+
+
+def beyond_noise(table: pd.DataFrame, better: int, other: int, cv: int) -> bool:
+    """Whether row ``better`` beats row ``other`` beyond the noise: the corrected paired t-test on their split
+    scores (the duel's test), two-sided at ``ALPHA``."""
+    columns = [c for c in table.columns if c.startswith("split") and c.endswith("_test_score")]
+    differences = (table.loc[better, columns].to_numpy(dtype=float) - table.loc[other, columns].to_numpy(dtype=float))
+    differences = differences[np.isfinite(differences)]
+    return differences.size > 1 and differences.mean() > 0 and corrected_ttest(differences, cv) < ALPHA
 
 
 @dataclass(frozen=True)
