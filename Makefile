@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-components test-all bench clean
+.PHONY: run test test-components test-all bench docs clean
 
 # -qq: errors only. An install says one line of its own, not pip's notes on package indexes nor setuptools' build log.
 PIP := $(BIN)/python -m pip install -qq -c constraints.txt
@@ -45,8 +45,16 @@ test-all: $(BIN)/.installed     ## everything, slow end-to-end runs included
 	$(BIN)/mypy
 	$(PYTEST)
 
+$(BIN)/.installed-docs: pyproject.toml constraints.txt | $(BIN)/python  ## the documentation site's generator
+	@echo "installing the documentation tools into $(VENV)"
+	@$(PIP) -e ".[docs]"
+	@touch $@
+
+docs: $(BIN)/.installed-docs    ## the documentation site into site/, strictly: a broken link or anchor fails
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) outputs/* .pytest_cache
+	rm -rf $(VENV) outputs/* .pytest_cache site

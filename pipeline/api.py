@@ -56,15 +56,88 @@ _FITTED = ("best_params_", "best_score_", "best_estimator_", "classes_", "cv_res
 class StagedSearchCV(MetaEstimatorMixin, BaseEstimator):
     """Tune ``estimator`` stage by stage: each stage a small grid search, every earlier stage's winner frozen.
 
-    ``stages``: a list of grids (``{"optimizer": ["sgd", "adam"]}``), run in order, or a dict of named grids.
-    ``conditions``: ``{"optimizer__momentum": {"optimizer": ["sgd"]}}`` (a parameter tuned only where another
-    holds one of the values); ``simpler``: ``{"model__neurons": "ascending"}`` (what the one-SE rule prefers).
-    ``memory``: a stage store folder (stages computed once, read back by any later search or command), or None.
-    ``nuisance``: ``{"learning_rate": {"factors": [0.3, 1, 3]}}``, re-tuned inside every stage that does not tune it.
-    ``engine``: ``auto`` trains the project's ``Network`` fused and any other estimator through scikit-learn's search
-    loop. ``final_repeats``: the tuned configuration against the starting one on reshuffled folds (``duel_``).
-    ``random_state``: the seed of the folds (an int, a ``RandomState``, or None: fresh folds each fit).
-    ``verbose``: 0 silent, 1 a line per stage (the default), 2 a live progress display.
+    Parameters
+    ----------
+    estimator : estimator
+        The project's ``Network``, a scikeras ``KerasClassifier``/``KerasRegressor``, or any scikit-learn estimator
+        or ``Pipeline``. Its own parameter values are where the first stage starts.
+    stages : list of dict, or dict of dict
+        Grids run in order (``[{"optimizer": ["sgd", "adam"]}, {"model__neurons": [8, 16]}]``), or named stages
+        (``{"width": {"grid": {...}}}``). Values: lists, tuples, numpy arrays and scalars, estimators.
+    conditions : dict, optional
+        ``{"optimizer__momentum": {"optimizer": ["sgd"]}}``: a parameter tuned only where another holds one of the
+        values.
+    simpler : dict, optional
+        What the one-SE rule prefers: ``{"model__neurons": "ascending"}``, ``"descending"``, or a list simplest first.
+    cv : int, default=3
+        Folds, stratified for classifiers (scikeras' included), seeded by ``random_state``.
+    scoring : str, optional
+        A scorer's name; accuracy for classifiers and r2 for regressors by default.
+    select : {"one_se", "best"}, default="one_se"
+        The simplest candidate within one standard error of the best, or the best mean score.
+    n_jobs : int, optional
+        Parallel fits (``-1``: one per core), each worker's threads capped to its share.
+    racing : {None, "halving"}
+        Successive halving inside every stage, over ``resource``.
+    resource : str, default="epochs"
+        What a rung gets more of: ``epochs``, ``max_iter``, ``n_estimators``.
+    repeats, passes : int, default=1
+        Folds redrawn ``repeats`` times; the whole order run again until no winner changes, at most ``passes`` times.
+    final_repeats : int, default=0
+        The final duel: the tuned against the starting configuration on ``cv`` folds of its own, ``final_repeats``
+        times; a loss beyond the noise keeps the start (``duel_``).
+    order : {None, "auto"}
+        ``"auto"`` screens the joint space first and runs the stages most important first (``importance_``).
+    strategy : {"staged", "random", "tpe", "exhaustive"}, default="staged"
+        The staged search, or a baseline over the joint space with ``budget`` candidates.
+    budget : int, optional
+        The baselines' number of candidates (None: as many as the staged search evaluates).
+    nuisance : dict, optional
+        ``{"optimizer__learning_rate": {"factors": [0.3, 1, 3]}}``: re-tuned inside every stage that does not tune it.
+    memory : str, Path or joblib.Memory, optional
+        A stage store folder: stages computed once and read back by any later search or command.
+    engine : {"auto", "fused", "gridsearchcv"}, default="auto"
+        ``auto`` trains ``Network`` fused (JAX) and any other estimator through scikit-learn's search loop.
+    refit : bool, default=True
+        Refit the winner on all of ``X`` (``best_estimator_``).
+    error_score : float, default=nan
+        The score of a fit that raised, as in ``GridSearchCV``.
+    random_state : int, RandomState or None, default=0
+        The folds' seed (None: fresh folds at each fit).
+    verbose : int, default=1
+        0 silent, 1 a line per stage, 2 a live progress display.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        Every tuned parameter's final value (the start's where the duel measured a loss).
+    best_score_ : float
+        The last stage's winning mean CV score (the start's duel score where it was kept).
+    best_estimator_ : estimator
+        ``estimator`` with ``best_params_``, refit on all of ``X`` (with ``refit=True``).
+    cv_results_ : dict
+        Every stage's ``cv_results_`` stacked, with a ``stage`` column and the epochs each fit ran.
+    stage_results_ : list of dict
+        One record per stage: its winner, score, std, ties, fits, failed fits, seconds, and ``decision`` (why its
+        winner won).
+    duel_ : Duel or None
+        The final duel: ``verdict`` (gain, loss, tie), ``gain``, ``half_width``, ``p_value``, ``kept_start``.
+    importance_ : Importance or None
+        With ``order="auto"``: each stage's importance with its interval, the order chosen and why.
+    classes_ : ndarray
+        The classes, for classifiers.
+    n_features_in_ : int
+        Columns seen in ``fit``; ``feature_names_in_`` too where ``X`` had string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from pipeline import Network, StagedSearchCV
+    >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> search = StagedSearchCV(Network(epochs=20, early_stopping=False),
+    ...                         stages=[{"optimizer": ["sgd", "adam"]}, {"model__neurons": [4, 16]}], cv=3)
+    >>> search.fit(X, y).best_params_["optimizer"] in ("sgd", "adam")
+    True
     """
 
     def __init__(self, estimator: Any, stages: Sequence[Mapping[str, Sequence[Any]]] | Mapping[str, Mapping[str, Any]],

@@ -1,4 +1,4 @@
-"""Every command in the README's shell blocks still works: each `python -m pipeline ...` (or `staged-search ...`) line
+"""Every command in the README's and the docs pages' shell blocks still works: each `python -m pipeline ...` (or `staged-search ...`) line
 composes and validates with the real configs, each store and compare line parses, so the README cannot go stale."""
 import re
 import shlex
@@ -8,7 +8,8 @@ import pytest
 from pipeline.config.compose import load
 from tests.conftest import ROOT, compose_cfg
 
-BLOCKS = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [block for page in PAGES for block in re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S)]
 LINES = [line.split("  #")[0].strip() for block in BLOCKS for line in block.splitlines()]
 RUNS = [line for line in LINES if re.match(r"(python -m pipeline|staged-search) ", line) or line == "python -m pipeline"]
 TOOLS = [line for line in LINES if re.match(r"python -m pipeline\.(store|compare) ", line)]

@@ -28,12 +28,32 @@ def default_params() -> dict[str, Any]:
 
 
 class Network(BaseEstimator):
-    """A dense Keras network (``pipeline.engines.network.build_network``) behind the per-fold preprocessing.
+    """A dense Keras network behind the per-fold preprocessing: the network the command line tunes.
 
-    ``Network(epochs=100, batch_size=32, early_stopping=False, model__neurons=16, optimizer="adam")``: any
-    searchable parameter (``python -m pipeline --help`` lists them) is a keyword; the rest start at the command
-    line's defaults. ``task``: ``auto`` reads it from the target (whole numbers with few values are classes);
-    ``regression`` for counts and other whole-number quantities, or ``binary``/``multiclass``.
+    Parameters
+    ----------
+    epochs : int, default=50
+        The most epochs a fit trains.
+    batch_size : int, default=32
+    early_stopping : bool, default=True
+        Stop on the validation loss (``patience`` epochs without improvement), keeping the best weights.
+    patience : int, default=5
+    validation_split : float, default=0.2
+        The share of each fold's training part held out for early stopping.
+    seed : int, default=0
+        Weights, dropout and shuffles.
+    task : {"auto", "binary", "multiclass", "regression"}, default="auto"
+        ``auto`` reads it from the target (whole numbers with few values are classes); ``regression`` for counts.
+    **params
+        Any searchable parameter in scikeras' routed names (``model__neurons=16``, ``optimizer="adam"``,
+        ``optimizer__learning_rate=0.01``; ``python -m pipeline --help`` lists them); the rest start at the
+        command line's defaults (``conf/model/default.yaml``).
+
+    Examples
+    --------
+    >>> from pipeline import Network
+    >>> Network(epochs=20, model__neurons=16).get_params()["model__neurons"]
+    16
     """
 
     def __init__(self, epochs: int = 50, batch_size: int = 32, early_stopping: bool = True, patience: int = 5,
