@@ -37,6 +37,6 @@ def store() -> None:
 
 def compare() -> None:
     _ours_first()
-    from pipeline.compare import run
+    from pipeline.frontends.compare import run
 
     run()

@@ -74,7 +74,7 @@ def auto_budget(work: Path, datasets: tuple[str, ...] = ("breast_cancer", "diabe
     import pandas as pd
     from scipy.stats import kendalltau
 
-    from pipeline.importance import measure
+    from pipeline.stats.importance import measure
 
     families = {"optimizer": ["optimizer"], "lr_momentum": ["optimizer__learning_rate", "optimizer__momentum"],
                 "init": ["model__init"], "activation": ["model__activation"], "dropout": ["model__dropout"],

@@ -10,7 +10,7 @@ over a scikit-learn logistic regression, the runner, the duel, the comparison's 
 - the nuisance flip ("re-tuning flipped the winner") on null data, and its power where re-tuning really changes
   the winner (a tree's depth at a frozen minimum leaf size that no depth can use);
 - the comparison of two orderings that cannot differ (the same stages in two orders, null data), on held-out scores
-  paired by seed as ``pipeline.compare`` does: how often it says the difference exceeds the noise; and its power on
+  paired by seed as ``pipeline.frontends.compare`` does: how often it says the difference exceeds the noise; and its power on
   two orderings that differ by a planted amount.
 Rates come with Wilson 95 % intervals.
 """
@@ -114,11 +114,11 @@ def flip_rates(planted: bool, n: int) -> int:
 
 def comparison_rates(planted: bool, n: int) -> int:
     """How often the comparison of two orderings says the difference exceeds the noise, over ``n`` comparisons of
-    SEEDS seeds each, on held-out scores paired by seed (``pipeline.compare.noise_statement``)."""
+    SEEDS seeds each, on held-out scores paired by seed (``pipeline.frontends.compare.noise_statement``)."""
     from sklearn.model_selection import train_test_split
     from sklearn.tree import DecisionTreeClassifier
 
-    from pipeline.compare import Run, comparison_table, noise_statement
+    from pipeline.frontends.compare import Run, comparison_table, noise_statement
 
     exceeded = 0
     for c in range(n):

@@ -72,7 +72,7 @@ def run_case(work: Path, dataset: str, seed: int, data: list[str], held_out: int
     runs = {rule: [f"search.select={rule}", *([] if rule == RULES[0] else ["search.final_repeats=0"])] for rule in RULES}
     runs["start"] = ["order.stages=[optimizer]", "stages.optimizer.grid.optimizer=[adam]", "search.final_repeats=0"]
     runs |= {b: [f"search.strategy={b}", "search.final_repeats=0"] for b in BASELINES}  # the default rule's budget
-    for name, overrides in runs.items():  # the default rule first: the baselines read its budget from the store
+    for name, overrides in runs.items():  # the default rule first; the baselines' budget: the most the staged search can evaluate
         folder = work / f"suite-{dataset}-{seed}-{name}"
         cli(*common, *overrides, f"hydra.run.dir={folder}", cwd=work)
         table, case.held_out[name] = summary(folder)

@@ -12,7 +12,7 @@ __all__ = ["Network", "StagedSearchCV"]
 
 def __getattr__(name: str) -> Any:
     if name == "StagedSearchCV":
-        from pipeline.api import StagedSearchCV
+        from pipeline.frontends.estimator import StagedSearchCV
 
         return StagedSearchCV
     if name == "Network":

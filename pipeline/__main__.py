@@ -1,4 +1,4 @@
-"""``python -m pipeline``: a thin Hydra shell around ``pipeline.app.main``.
+"""``python -m pipeline``: a thin Hydra shell around ``pipeline.frontends.cli.main``.
 
 Every failure a user can cause ends here as one line on stderr and a defined exit code
 (2 bad config or data, 1 out of resources, 3 an internal error, 130 Ctrl+C, 143 SIGTERM); ``HYDRA_FULL_ERROR=1``
@@ -13,16 +13,16 @@ import hydra
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline import errors, exits, install
+from pipeline.common import errors, exits, install
+from pipeline.common.errors import UserError
 from pipeline.config import compose
-from pipeline.errors import UserError
 
 CONF_DIR = str(install.conf_dir())
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base=None)
 def main(cfg: Any) -> None:
-    from pipeline import app
+    from pipeline.frontends import cli as app
 
     app.main(cfg)
 

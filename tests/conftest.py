@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from pipeline.config.compose import load, register  # noqa: E402
-from pipeline.observers import Observer  # noqa: E402
 from pipeline.reports.files import RunFolder, write_run  # noqa: E402
+from pipeline.reports.observers import Observer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,8 +96,9 @@ class NullDisplay(Observer):
 @pytest.fixture
 def run_tiny(tmp_path, report):
     """Run the real staged search in-process on a shrunk config; returns (result, display)."""
-    from pipeline import engines, runner
-    from pipeline.observers import Observers
+    from pipeline import engines
+    from pipeline.reports.observers import Observers
+    from pipeline.search import runner
 
     def _run(*overrides: str):
         display = NullDisplay()
@@ -143,10 +144,11 @@ def run_in_process(*overrides: str, tmp_path: Path, run_dir: Path | None = None)
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from pipeline import engines, runner
+    from pipeline import engines
+    from pipeline.common.errors import PipelineError, UserError
     from pipeline.config.compose import describe_hydra_error
-    from pipeline.errors import PipelineError, UserError
-    from pipeline.observers import Observers
+    from pipeline.reports.observers import Observers
+    from pipeline.search import runner
 
     display = NullDisplay()
     store = [] if any(o.startswith("store.dir=") for o in overrides) else [f"store.dir={tmp_path / 'stages'}"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.compare import Run, comparison_table, find_runs, main, noise_statement
+from pipeline.frontends.compare import Run, comparison_table, find_runs, main, noise_statement
 from pipeline.reports.words import describe
 
 
@@ -122,7 +122,7 @@ def test_a_fit_that_raised_is_not_kept_but_a_diverged_one_is(run_tiny, tmp_path)
 
 @pytest.mark.parametrize("engine", ["gridsearchcv", "fused"])
 def test_all_fits_failed_counts_every_split_of_repeated_cv(run_tiny, engine):
-    from pipeline.errors import StageFailed
+    from pipeline.common.errors import StageFailed
 
     with pytest.raises(StageFailed, match="all 8 fits failed"):
         run_tiny("dataset=iris", "order.stages=[optimizer]", "stages.optimizer.grid.optimizer=[adam,nadam]",
@@ -131,7 +131,7 @@ def test_all_fits_failed_counts_every_split_of_repeated_cv(run_tiny, engine):
 
 def test_all_fits_failed_counts_a_fused_race_s_models_once(run_tiny):
     """Raced on the fused engine, a survivor goes on training the same model: 3 candidates × 2 folds = 6 fits."""
-    from pipeline.errors import StageFailed
+    from pipeline.common.errors import StageFailed
 
     with pytest.raises(StageFailed, match="all 6 fits failed; first cause: training diverged"):
         run_tiny("dataset=diabetes", "order.stages=[lr_momentum]", "model.params.optimizer=adam", "model.epochs=3",
@@ -143,8 +143,8 @@ def test_all_fits_failed_counts_a_fused_race_s_models_once(run_tiny):
 
 
 def test_nuisance_finds_the_frozen_value_to_the_last_digit_and_plans_what_it_fits():
-    from pipeline.strategies.grid import FullGrid
-    from pipeline.strategies.nuisance import Retuned, aggregate, nuisance_grid
+    from pipeline.search.strategies.grid import FullGrid
+    from pipeline.search.strategies.nuisance import Retuned, aggregate, nuisance_grid
 
     lr = "optimizer__learning_rate"
     frozen = {lr: 0.0012345678}
@@ -179,9 +179,9 @@ def test_a_worker_s_xla_flags_are_xla_flags(monkeypatch):
 
 
 def test_a_one_row_file_is_too_few_rows_not_a_target_leak(tmp_path):
+    from pipeline.common.errors import UserError
     from pipeline.config.schema import DatasetSpec
     from pipeline.data import load_dataset
-    from pipeline.errors import UserError
 
     (tmp_path / "one.csv").write_text("a,b,y\n1,2,1\n")
     with pytest.raises(UserError, match=r"1 data row with a target; a search needs at least 6 .*; add rows$"):
@@ -189,9 +189,9 @@ def test_a_one_row_file_is_too_few_rows_not_a_target_leak(tmp_path):
 
 
 def test_an_integer_class_of_one_row_names_regression_as_a_way_out():
+    from pipeline.common.errors import UserError
+    from pipeline.common.records import Dataset
     from pipeline.data import split
-    from pipeline.errors import UserError
-    from pipeline.records import Dataset
 
     y = pd.Series([1, 1, 2, 2, 3, 3, 7])
     data = Dataset("t", pd.DataFrame({"a": range(7)}), y, "multiclass")
@@ -329,8 +329,8 @@ def test_prune_unlinks_a_stage_lock_only_while_holding_it_and_a_waiter_takes_a_f
 
 
 def test_numbers_are_normalised_once_to_the_type_each_parameter_takes():
+    from pipeline.search.strategies.plan import staged
     from pipeline.store import describe_stage, stage_key
-    from pipeline.strategies.plan import staged
     from tests.conftest import spec_for
 
     spec = spec_for("stages.lr_momentum.grid.optimizer__momentum=[0,0.5]", "stages.neurons.grid.model__neurons=[4.0,8]",
@@ -357,7 +357,7 @@ def test_a_stored_winner_that_cannot_be_refit_names_its_stage_and_store_key(run_
     """A winner stored by an older version (an integer momentum, which Keras' SGD refuses) is no dead end."""
     import hashlib
 
-    from pipeline.errors import UserError
+    from pipeline.common.errors import UserError
     from pipeline.store.cli import main as store_main
 
     one = ("dataset=iris", "order.stages=[lr_momentum]", "model.params.optimizer=sgd",
@@ -392,7 +392,7 @@ def test_a_race_whose_last_rung_trains_fewer_epochs_says_so(run_tiny):
 # --- interruptions and internal errors say where they came and what they mean ------------------------
 
 
-class _CtrlC(__import__("pipeline.observers", fromlist=["Observer"]).Observer):
+class _CtrlC(__import__("pipeline.reports.observers", fromlist=["Observer"]).Observer):
     """Ctrl+C pressed while an observer works (writing a stage's table, an MLflow upload)."""
 
     def __init__(self, at: str):
@@ -405,9 +405,10 @@ class _CtrlC(__import__("pipeline.observers", fromlist=["Observer"]).Observer):
 
 @pytest.mark.parametrize("at", ["stage_finished", "after"])
 def test_an_interruption_outside_a_stage_says_where_it_came_and_what_was_kept(tmp_path, at):
-    from pipeline import engines, runner
-    from pipeline.observers import Observers
+    from pipeline import engines
     from pipeline.reports.files import RunFolder
+    from pipeline.reports.observers import Observers
+    from pipeline.search import runner
     from tests.conftest import NullDisplay, spec_for
 
     spec = spec_for(f"store.dir={tmp_path / 'stages'}", "dataset=iris", "order.stages=[optimizer,depth]",
@@ -428,8 +429,8 @@ def test_an_interruption_outside_a_stage_says_where_it_came_and_what_was_kept(tm
 
 
 def test_a_bug_inside_the_fused_program_is_an_internal_error_not_a_config_error(run_tiny, monkeypatch):
+    from pipeline.common.errors import InternalError, StageFailed
     from pipeline.engines import fused_models
-    from pipeline.errors import InternalError, StageFailed
 
     def broken(*args, **kwargs):
         raise IndexError("index 7 is out of bounds for axis 0 with size 4")
@@ -454,9 +455,9 @@ def test_an_internal_error_on_the_command_line_is_one_line_exit_3_with_the_log(t
 
     (tmp_path / "plant").mkdir()
     (tmp_path / "plant" / "sitecustomize.py").write_text(
-        "import pipeline.selection\n"
+        "import pipeline.stats.selection\n"
         "def broken(*args, **kwargs):\n    raise RuntimeError('planted bug')\n"
-        "pipeline.selection.pick_winner = broken\n")  # fmt: skip
+        "pipeline.stats.selection.pick_winner = broken\n")  # fmt: skip
     from tests.conftest import ROOT
 
     out = tmp_path / "run"

@@ -167,10 +167,12 @@ def test_a_pipeline_ending_in_a_scikeras_classifier_gets_stratified_folds():
     unstratified); StagedSearchCV reads scikeras' own estimator type, through a Pipeline too."""
     from scikeras.wrappers import KerasClassifier, KerasRegressor
 
+    from pipeline.frontends.arguments import task
+
     y = np.array([0, 1, 2] * 10)
-    assert StagedSearchCV(make_pipeline(StandardScaler(), KerasClassifier()), [{}])._task(y) == "multiclass"
-    assert StagedSearchCV(KerasClassifier(), [{}])._task(y[:4] % 2) == "binary"
-    assert StagedSearchCV(KerasRegressor(), [{}])._task(y) == "regression"
+    assert task(make_pipeline(StandardScaler(), KerasClassifier()), y) == "multiclass"
+    assert task(KerasClassifier(), y[:4] % 2) == "binary"
+    assert task(KerasRegressor(), y) == "regression"
 
 
 def create_model(meta, neurons=16):
@@ -217,7 +219,7 @@ def test_the_command_line_and_staged_search_cv_give_identical_winners_and_scores
     simpler = {k: v for name in spec.order.stages for k, v in spec.stages[name].simpler.items()}
     api = StagedSearchCV(Network(epochs=2, early_stopping=False), stages, simpler=simpler, cv=2).fit(train.X, train.y)
     assert [r["winner"] for r in api.stage_results_] == [r.winner for r in cli.stages]
-    assert [r["score"] for r in api.stage_results_] == [r.mean_score for r in cli.stages]
+    assert [r["mean_score"] for r in api.stage_results_] == [r.mean_score for r in cli.stages]
     assert api.best_params_ == cli.best_params
     table = pd.DataFrame(api.cv_results_)
     mine = dict(zip(table["params"].map(lambda p: json.dumps(p, sort_keys=True)), table["mean_test_score"]))

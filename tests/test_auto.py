@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.importance import order_by_importance
 from pipeline.reports.words import importance_sentence
+from pipeline.stats.importance import order_by_importance
 from tests.conftest import run_in_process
 from tests.test_config import error_for
 
@@ -114,7 +114,7 @@ def test_order_auto_says_what_it_chose_in_the_run(tmp_path):
 
 
 def test_a_screening_where_every_configuration_fails_is_the_stage_s_usual_failure(run_tiny):
-    from pipeline.errors import StageFailed
+    from pipeline.common.errors import StageFailed
 
     with pytest.raises(StageFailed, match=r"stage screen: all 4 fits failed; first cause: training diverged"):
         run_tiny("dataset=diabetes", "order=auto", "order.auto.stages=[lr_momentum]", "order.auto.budget=2",

@@ -16,12 +16,12 @@ def test_cli_runs_with_overrides_in_parallel_workers_and_keeps_the_terminal_clea
     plant = tmp_path / "plant"  # a framework that warns and prints to stderr in the middle of a stage
     plant.mkdir()
     (plant / "sitecustomize.py").write_text(
-        "import sys, warnings\nimport pipeline.stage\nrun = pipeline.stage.run_stage\n"
+        "import sys, warnings\nimport pipeline.search.stage\nrun = pipeline.search.stage.run_stage\n"
         "def noisy(*args, **kwargs):\n"
         "    warnings.warn('planted: a framework warning', DeprecationWarning)\n"
         "    print(\"planted: a framework's print to stderr\", file=sys.stderr)\n"
         "    return run(*args, **kwargs)\n"
-        "pipeline.stage.run_stage = noisy\nimport pipeline.runner\npipeline.runner.run_stage = noisy\n")  # fmt: skip
+        "pipeline.search.stage.run_stage = noisy\nimport pipeline.search.runner\npipeline.search.runner.run_stage = noisy\n")  # fmt: skip
     proc = run_cli(*tiny, "search.n_jobs=2", "search.engine=gridsearchcv", "dataset=iris", "order.stages=[optimizer,depth]", f"hydra.run.dir={out}",
                    cwd=tmp_path, env={"PYTHONPATH": f"{plant}:{ROOT}", "PYTHONWARNINGS": "always"})  # fmt: skip
     assert proc.returncode == 0, proc.stderr

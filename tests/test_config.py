@@ -1,9 +1,9 @@
 """Config validation: every mistake is caught before any fit, with a one-line fix."""
 import pytest
 
+from pipeline.common.errors import UserError
 from pipeline.config.catalogue import SEARCHABLE
 from pipeline.config.compose import load
-from pipeline.errors import UserError
 from tests.conftest import CONF, compose_cfg, spec_for
 
 
@@ -167,7 +167,7 @@ def test_the_tests_compile_into_a_temporary_cache_never_the_users():
 
 
 def test_a_failed_job_is_named_by_what_sets_it_apart_read_by_hydras_parser():
-    from pipeline.multirun import sweep_overrides
+    from pipeline.frontends.multirun import sweep_overrides
 
     command = ["-m", "search.seed=0,1", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=range(1,3)",
                "search.cv=choice(2,3)", "hydra.sweep.dir=/tmp/sweep"]  # fmt: skip
@@ -179,3 +179,16 @@ def test_the_built_in_datasets_are_the_dataset_configs():
     from pipeline.data import BUILTIN
 
     assert {p.stem for p in (CONF / "dataset").glob("*.yaml")} - {"file"} == set(BUILTIN)
+
+
+def test_validation_returns_a_normalised_copy_and_leaves_the_spec_it_was_given():
+    from omegaconf import OmegaConf
+
+    from pipeline.config.validation import validate
+
+    given = OmegaConf.to_object(compose_cfg("model.params.model__dropout=0", "stages.depth.grid.model__depth=[2,2,1]"))
+    checked = validate(given)
+    assert checked.model.params["model__dropout"] == 0.0 and isinstance(checked.model.params["model__dropout"], float)
+    assert checked.stages["depth"].grid["model__depth"] == [2, 1]  # duplicates dropped
+    assert given.model.params["model__dropout"] == 0 and isinstance(given.model.params["model__dropout"], int)
+    assert given.stages["depth"]["grid"]["model__depth"] == [2, 2, 1]  # the spec given: as it was

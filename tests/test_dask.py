@@ -149,8 +149,8 @@ def _serve(reply: bytes | None):
     (b"", "its first bytes are not Dask's protocol"),
 ])  # fmt: skip
 def test_an_address_that_is_not_a_scheduler_is_one_line_within_the_timeout(reply, reason):
+    from pipeline.common.errors import UserError
     from pipeline.engines.cluster import answers_as_dask
-    from pipeline.errors import UserError
 
     address = _serve(reply)
     started = time.monotonic()
@@ -160,7 +160,7 @@ def test_an_address_that_is_not_a_scheduler_is_one_line_within_the_timeout(reply
 
 
 def test_an_out_of_range_port_is_refused_before_anything_starts():
-    from pipeline.errors import UserError
+    from pipeline.common.errors import UserError
     from tests.conftest import spec_for
 
     with pytest.raises(UserError, match=r"execution.address=tcp://127.0.0.1:70000: the port must be from 1 to 65535"):

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.common.errors import UserError
 from pipeline.config.schema import DatasetSpec
 from pipeline.data import check_folds, infer_task, load_dataset, make_preprocessor, split
-from pipeline.errors import UserError
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.significance import corrected_ttest, interval
+from pipeline.stats.significance import corrected_ttest, interval
 
 DUEL = ("search.final_repeats=2",)
 ONE_STAGE = ("order.stages=[lr_momentum]", "model.params.optimizer=adam")
@@ -39,8 +39,8 @@ def test_a_measured_loss_keeps_the_start_and_says_so(run_tiny, tmp_path):
 
 
 def test_the_verdicts_are_two_sided():
-    from pipeline.duel import duel
-    from pipeline.records import Evaluation
+    from pipeline.common.records import Evaluation
+    from pipeline.search.duel import duel
 
     def scored(start, tuned):
         def evaluate(stage, candidates, base, budget=None):
@@ -58,8 +58,8 @@ def test_the_verdicts_are_two_sided():
 def test_no_duel_split_is_a_stage_split():
     """RepeatedStratifiedKFold(random_state=s) starts with the stages' StratifiedKFold(shuffle=True, random_state=s):
     the duel draws its folds from a seed of its own, so none of its splits is one the winner was picked on."""
-    from pipeline.duel import duel_seed
     from pipeline.engines.searchcv import folds
+    from pipeline.search.duel import duel_seed
 
     y = np.arange(120) % 2
     X = np.zeros((120, 1))
@@ -72,7 +72,7 @@ def test_no_duel_split_is_a_stage_split():
 
 @pytest.mark.parametrize("engine", ["fused", "gridsearchcv"])
 def test_the_runner_gives_the_duel_its_own_seed_on_both_engines(run_tiny, tmp_path, engine):
-    from pipeline.duel import duel_seed
+    from pipeline.search.duel import duel_seed
 
     run_tiny(*ONE_STAGE, *DUEL, f"search.engine={engine}", "stages.lr_momentum.grid.optimizer__learning_rate=[0.001,0.05]")
     seeds = {(json.loads(p.read_text())["description"]["evaluation"]["seed"],

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from pipeline import data, engines
+from pipeline.common.records import Budget, Problem
 from pipeline.config.schema import DatasetSpec, ModelSpec, RunSpec, SearchSpec
 from pipeline.engines.base import Engine
-from pipeline.records import Budget, Problem
 
 CANDIDATES = [{"optimizer__learning_rate": 0.01}, {"optimizer__learning_rate": 0.1}]
 

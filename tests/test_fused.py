@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from pipeline import data, engines
+from pipeline.common.records import Problem, Stage
 from pipeline.config.schema import DatasetSpec, EarlyStoppingSpec, ModelSpec, RunSpec, SearchSpec
-from pipeline.records import Problem, Stage
-from pipeline.stage import run_stage
-from pipeline.strategies.grid import FullGrid, RandomBudget
+from pipeline.search.stage import run_stage
+from pipeline.search.strategies.grid import FullGrid, RandomBudget
 from tests.conftest import ROOT, TINY, run_cli
 
 NO_EARLY_STOP = ModelSpec(epochs=3, batch_size=16, early_stopping=EarlyStoppingSpec(enabled=False))

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from pipeline import StagedSearchCV
-from pipeline.errors import UserError
+from pipeline.common.errors import UserError
 from tests.conftest import spec_for
 
 X, Y = make_classification(80, 4, random_state=0)
@@ -38,7 +38,7 @@ def test_numpy_values_key_as_the_python_values_they_hold():
 
 
 def test_estimators_and_functions_are_keyed_by_what_decides_them():
-    from pipeline.values import Tokens, describe
+    from pipeline.common.values import Tokens, describe
 
     assert describe(LogisticRegression(C=1.0)) != describe(LogisticRegression(C=2.0))
     assert describe(LogisticRegression(C=1.0)) == describe(LogisticRegression(C=1.0))
@@ -74,7 +74,7 @@ def test_no_key_is_computed_when_nothing_is_stored(monkeypatch):
 
     monkeypatch.setattr(keys, "stage_key", refuse)
     monkeypatch.setattr("pipeline.store.stages.stage_key", refuse)
-    monkeypatch.setattr("pipeline.reuse.stage_key", refuse)
+    monkeypatch.setattr("pipeline.search.reuse.stage_key", refuse)
     StagedSearchCV(LogisticRegression(), [{"C": [0.1, 1.0]}], cv=2, verbose=0).fit(X, Y)
 
 
@@ -130,10 +130,11 @@ def test_report_into_a_folder_it_cannot_write_names_that_folder(tmp_path):
 
 def test_a_network_can_be_told_a_whole_number_target_is_a_regression():
     from pipeline import Network
+    from pipeline.frontends.arguments import task
 
     y = np.arange(80) % 7
-    assert StagedSearchCV(Network(task="regression"), [{"model__neurons": [4]}])._task(y) == "regression"
-    assert StagedSearchCV(Network(), [{"model__neurons": [4]}])._task(y) == "multiclass"
+    assert task(Network(task="regression"), y) == "regression"
+    assert task(Network(), y) == "multiclass"
     with pytest.raises(ValueError, match="Network\\(task='count'\\): choose one of"):
         StagedSearchCV(Network(task="count"), [{"model__neurons": [4]}], verbose=0).fit(X, y)
 
@@ -229,7 +230,7 @@ def test_a_header_without_data_rows_is_refused_before_it_is_parsed(tmp_path):
 
 
 def test_a_wide_table_is_checked_column_by_column_all_at_once():
-    from pipeline import tablecheck
+    from pipeline.data import tablecheck
 
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3000)), columns=[f"c{i}" for i in range(3000)])
     y = pd.Series([0, 1] * 10)
@@ -244,7 +245,7 @@ def test_a_wide_table_is_checked_column_by_column_all_at_once():
 
 
 def test_importance_over_overlapping_intervals_claims_no_share():
-    from pipeline.records import Importance, StageImportance
+    from pipeline.common.records import Importance, StageImportance
     from pipeline.reports.words import importance_sentence
 
     wide = Importance((StageImportance("activation", 1.0, 0.0, 1.0), StageImportance("init", 0.0, 0.0, 0.6)),
@@ -278,7 +279,7 @@ def test_a_stage_another_process_is_computing_is_said_before_waiting(tmp_path):
 def test_a_screening_s_long_labels_widen_the_chart_instead_of_squeezing_it(tmp_path):
     from PIL import Image
 
-    from pipeline.records import StageResult
+    from pipeline.common.records import StageResult
     from pipeline.reports.plots import stage_chart
 
     params = [json.dumps({f"model__p{j}": f"value-{i}-{j}" for j in range(7)}) for i in range(16)]
@@ -350,7 +351,7 @@ def test_the_gridsearchcv_engine_keeps_library_deprecations_out_of_the_log(tmp_p
 def test_a_ctrl_c_a_library_swallowed_is_raised_again_at_the_runner_s_next_step():
     import signal
 
-    from pipeline import exits
+    from pipeline.common import exits
 
     saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import nbclient
 import nbformat
+import pytest
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.notebook
 
 
 def test_the_notebook_runs_and_shows_the_stages_and_a_chart(tmp_path, monkeypatch):

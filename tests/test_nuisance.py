@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from conftest import TINY, run_cli
 
-from pipeline.records import Decision
+from pipeline.common.records import Decision
 from pipeline.reports.words import describe
-from pipeline.strategies.nuisance import aggregate, decision
+from pipeline.search.strategies.nuisance import aggregate, decision
 
 LR = "optimizer__learning_rate"
 TWO = ("dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=3", "model.params.optimizer__learning_rate=0.01")
@@ -102,7 +102,7 @@ def test_repeated_cross_validation_counts_every_split(run_tiny, engine):
 def test_the_comparison_speaks_per_nuisance_setting():
     from pathlib import Path
 
-    from pipeline.compare import Run, comparison_table, statements
+    from pipeline.frontends.compare import Run, comparison_table, statements
 
     def run(order, setting, seed, test):
         folds = np.array([0.8, 0.82, 0.81]) + (0.05 if order == "a" and setting == "none" else 0) + seed / 100

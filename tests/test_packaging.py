@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import install
+from pipeline.common import install
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.packaging
+
 
 SCRIPTS = ("staged-search", "staged-search-store", "staged-search-compare")
 
@@ -61,7 +64,7 @@ def run_installed(venv: Path, *command: str, cwd: Path) -> subprocess.CompletedP
 
 
 def test_the_installed_wheel_runs_from_an_empty_folder(installed, tmp_path):
-    where = run_installed(installed, "python", "-c", "import pipeline, pipeline.install as i; print(pipeline.__file__, i.conf_dir())",
+    where = run_installed(installed, "python", "-c", "import pipeline, pipeline.common.install as i; print(pipeline.__file__, i.conf_dir())",
                           cwd=tmp_path)  # fmt: skip
     package, conf = where.stdout.split()
     assert package.startswith(str(installed)) and conf.startswith(str(installed)) and conf.endswith("pipeline/conf")

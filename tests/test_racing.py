@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline.reports.words import describe
-from pipeline.strategies.racing import Halving, rungs, survivors
+from pipeline.search.strategies.racing import Halving, rungs, survivors
 
 # Nine candidates (learning rate x momentum, SGD), 9 epochs: raced 9 -> 3 -> 1 at 1, 3, 9 epochs.
 NINE = ("dataset=iris", "order.stages=[lr_momentum]", "model.params.optimizer=sgd", "model.epochs=9",
@@ -107,7 +107,7 @@ def test_one_se_and_the_baselines_race_too(run_tiny):
      "tune them; set stages.depth.racing=none or tune epochs without racing"),
 ])  # fmt: skip
 def test_bad_racing_settings_are_one_line(override, message):
-    from pipeline.errors import UserError
+    from pipeline.common.errors import UserError
     from tests.conftest import spec_for
 
     with pytest.raises(UserError) as caught:
@@ -124,12 +124,12 @@ def test_a_gridsearchcv_race_is_halvinggridsearchcvs_own():
     from sklearn.model_selection import HalvingGridSearchCV
 
     from pipeline import data, engines
+    from pipeline.common.records import Problem
     from pipeline.config.schema import DatasetSpec, ModelSpec, RunSpec, SearchSpec
     from pipeline.engines.estimators import make_estimator
     from pipeline.engines.searchcv import NET, EpochsRun, FitScore, folds
-    from pipeline.records import Problem
-    from pipeline.strategies.grid import FullGrid
-    from pipeline.strategies.racing import Raced
+    from pipeline.search.strategies.grid import FullGrid
+    from pipeline.search.strategies.racing import Raced
 
     train, _ = data.split(data.load_dataset(DatasetSpec("iris")), 0.2, 0)
     model = ModelSpec(epochs=3, batch_size=32)

@@ -43,7 +43,7 @@ def test_each_readme_command_composes_and_validates(line):
 
 @pytest.mark.parametrize("line", TOOLS)
 def test_each_store_and_compare_command_parses(line, tmp_path, capsys):
-    from pipeline import compare
+    from pipeline.frontends import compare
     from pipeline.store import cli
 
     words = shlex.split(line.replace("[", "").replace("]", ""))

@@ -262,7 +262,7 @@ def test_a_failing_stage_names_the_exception_and_logs_its_traceback(tmp_path, en
 
 
 def test_the_exception_line_is_not_a_frameworks_closing_note():
-    from pipeline.errors import exception_line
+    from pipeline.common.errors import exception_line
 
     jax_style = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nValueError: bad shape (3, 4)\n"
                  "--------------------\nFor simplicity, JAX has removed its internal frames from the traceback of the "

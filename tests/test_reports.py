@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.compare import Run, comparison_table, find_runs, main, noise_statement
-from pipeline.selection import pick_winner
+from pipeline.frontends.compare import Run, comparison_table, find_runs, main, noise_statement
+from pipeline.stats.selection import pick_winner
 from tests.conftest import TINY, run_cli
 
 
@@ -175,7 +175,7 @@ def test_the_terminal_summary_fits_80_columns_without_breaking_a_value(tmp_path)
 
     from rich.console import Console
 
-    from pipeline.records import RunResult, StageResult
+    from pipeline.common.records import RunResult, StageResult
     from pipeline.reports.terminal import print_summary
 
     winners = [{"optimizer": "adam"}, {"optimizer__learning_rate": 0.001, "optimizer__momentum": 0.9},
@@ -192,9 +192,10 @@ def test_the_terminal_summary_fits_80_columns_without_breaking_a_value(tmp_path)
 
 
 def test_every_observer_hears_every_moment(tmp_path):
-    from pipeline import engines, runner
-    from pipeline.observers import Observers
+    from pipeline import engines
     from pipeline.reports.files import RunFolder
+    from pipeline.reports.observers import Observers
+    from pipeline.search import runner
     from tests.conftest import NullDisplay, spec_for
 
     first, second = NullDisplay(), NullDisplay()

@@ -63,15 +63,23 @@ def test_only_new_candidates_are_trained(run_tiny, engine):
 
 
 @pytest.mark.parametrize("baseline", ["random", "tpe"])
-def test_the_baselines_match_what_the_staged_search_evaluated(run_tiny, tmp_path, baseline):
+def test_the_baselines_get_the_most_the_staged_search_can_evaluate_known_before_any_stage(run_tiny, baseline):
     space = ("dataset=iris", "order.stages=[optimizer,lr_momentum]",
              "stages.lr_momentum.grid.optimizer__learning_rate=[0.01,0.1]", "search.engine=fused")  # fmt: skip
-    unmatched, display = run_tiny(*space, f"search.strategy={baseline}")
-    assert any("not in the stage store" in note for note in display.notes)
-    assert unmatched.stages[0].candidates == 2 + 2  # from the base values (adam: no momentum)
+    baseline_run, display = run_tiny(*space, f"search.strategy={baseline}")  # no staged run in the store: no replay
+    assert not display.notes
     staged, _ = run_tiny(*space)
-    matched, _ = run_tiny(*space, f"search.strategy={baseline}")
-    assert matched.stages[0].candidates == sum(r.candidates for r in staged.stages)  # 4 (adam won) or 6 (sgd won)
+    assert baseline_run.stages[0].candidates == 2 + 2 * 2  # two optimizers, then the sgd branch: 2 lr x 2 momenta
+    assert baseline_run.stages[0].candidates >= sum(r.candidates for r in staged.stages)
+
+
+def test_most_candidates_counts_each_stage_at_the_frozen_values_that_let_most_in():
+    from pipeline.common.space import most_candidates
+
+    conditions = {"momentum": {"optimizer": ["sgd"]}}
+    grids = [{"optimizer": ["adam", "sgd"]}, {"lr": [0.01, 0.1], "momentum": [0.0, 0.9]}]
+    assert most_candidates(grids, {"optimizer": "adam", "lr": 0.01, "momentum": 0.0}, conditions) == 2 + 4
+    assert most_candidates(grids[1:], {"optimizer": "adam", "lr": 0.01, "momentum": 0.0}, conditions) == 2  # adam, frozen
 
 
 # --- every decision in words --------------------------------------------------------------------

@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.selection import pick_winner
-from pipeline.space import candidate_grids, count_candidates, effective_params
+from pipeline.common.space import candidate_grids, count_candidates, effective_params
+from pipeline.stats.selection import pick_winner
 
 MOMENTUM_NEEDS = {"optimizer__momentum": {"optimizer": ["sgd", "rmsprop"]}}
 LR_MOMENTUM = {"optimizer__learning_rate": [0.001, 0.01], "optimizer__momentum": [0.0, 0.9]}

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from pipeline.records import StageResult
+from pipeline.common.records import StageResult
 from pipeline.store import Store, canonical, stage_key
 from pipeline.store.cli import main
 from tests.conftest import ROOT, TINY, spec_for
@@ -56,8 +56,8 @@ def first_stage_key(*overrides: str) -> str:
     """The key the runner gives the first stage of a composed config (its own functions, not a hand-made dict)."""
     from pipeline import data, engines
     from pipeline.config.scoring import scoring_for
+    from pipeline.search.strategies.plan import plan
     from pipeline.store import describe_run, describe_stage
-    from pipeline.strategies.plan import plan
 
     spec = spec_for("dataset=iris", *overrides)
     train, _ = data.split(data.load_dataset(spec.dataset), spec.dataset.test_size, spec.search.seed)
@@ -283,7 +283,7 @@ def test_warm_rerun_reuses_the_final_refit_without_importing_keras(tmp_path):
 
 
 def test_a_stage_key_holds_only_the_conditions_that_touch_its_grid():
-    from pipeline.records import Dataset, Stage
+    from pipeline.common.records import Dataset, Stage
     from pipeline.store import describe_run, describe_stage
 
     spec = spec_for()

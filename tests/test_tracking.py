@@ -126,10 +126,11 @@ def test_without_mlflow_installed_the_hint_is_one_line(tmp_path, multirun):
 
 
 def _tracked_run(tmp_path, tracking):
-    from pipeline import engines, runner
-    from pipeline.observers import Observers
+    from pipeline import engines
     from pipeline.reports.files import RunFolder
-    from pipeline.tracking import Tracker
+    from pipeline.reports.observers import Observers
+    from pipeline.reports.tracking import Tracker
+    from pipeline.search import runner
     from tests.conftest import NullDisplay, spec_for
 
     spec = spec_for(f"store.dir={tmp_path / 'stages'}", "dataset=iris", "order.stages=[optimizer,depth]", "model.epochs=1",

@@ -8,10 +8,10 @@ import sys
 
 def main() -> None:
     from pipeline import data, engines
+    from pipeline.common.records import Problem, Stage
     from pipeline.config.schema import DatasetSpec, EarlyStoppingSpec, ModelSpec, RunSpec, SearchSpec
-    from pipeline.records import Problem, Stage
-    from pipeline.stage import run_stage
-    from pipeline.strategies.grid import FullGrid
+    from pipeline.search.stage import run_stage
+    from pipeline.search.strategies.grid import FullGrid
 
     spec = RunSpec(search=SearchSpec(cv=5, engine="fused"),
                    model=ModelSpec(epochs=100, batch_size=32, early_stopping=EarlyStoppingSpec(enabled=False)))

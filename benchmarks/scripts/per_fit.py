@@ -30,9 +30,9 @@ def project_estimator():
     from pipeline.engines.execution import select_backend
 
     select_backend("jax", "~/.cache/staged-keras-search/xla")
+    from pipeline.common.records import Dataset
     from pipeline.config.schema import EarlyStoppingSpec, ModelSpec
     from pipeline.engines.estimators import make_estimator
-    from pipeline.records import Dataset
 
     params = {"model__depth": 3, "model__neurons": 16, "model__dropout": 0.2}
     model = ModelSpec(epochs=100, batch_size=32, early_stopping=EarlyStoppingSpec(enabled=False))

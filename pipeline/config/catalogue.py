@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.errors import UserError
+from pipeline.common.errors import UserError
 
 MODEL_PARAMS = ("model__depth", "model__neurons", "model__activation", "model__init", "model__dropout")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion")

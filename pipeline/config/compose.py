@@ -14,10 +14,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, ValidationError
 
+from pipeline.common.errors import UserError
 from pipeline.config import scoring
 from pipeline.config.schema import RunSpec
 from pipeline.config.validation import validate
-from pipeline.errors import UserError
 
 
 def register() -> None:
@@ -39,7 +39,7 @@ def load(cfg: DictConfig) -> RunSpec:
         raise UserError(f"{key} is required: add {key}=<value> on the command line") from None
     except ValidationError as exc:
         raise UserError(describe_hydra_error(exc)) from None
-    validate(spec)
+    spec = validate(spec)
     scoring.check_name(spec.search)
     return spec
 

@@ -72,7 +72,7 @@ class SearchSpec:
     select: str = "one_se"  # one_se (the simplest within one standard error of the best) | best
     passes: int = 1  # run the order again with the new winners until they stop changing
     strategy: str = "staged"  # staged | exhaustive (one grid over all stages) | random | tpe (same space, a budget)
-    budget: Optional[int] = None  # random, tpe: candidates to evaluate; default: as many as the staged search did
+    budget: Optional[int] = None  # random, tpe: candidates to evaluate; default: the most the staged search can evaluate
     engine: str = "gridsearchcv"  # gridsearchcv (a Keras fit per candidate × fold) | fused (compiled JAX programs)
     racing: str = "none"  # none | halving (successive halving over epochs inside each stage)
     halving: HalvingSpec = field(default_factory=HalvingSpec)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.common.errors import UserError
 from pipeline.config.schema import SearchSpec
-from pipeline.errors import UserError
 
 # Scorers of quantities: on class labels they run, and measure nothing (r2 of 0/1 labels).
 REGRESSION_ONLY = ("r2", "explained_variance", "max_error", "neg_mean_", "neg_root_mean_", "neg_median_absolute_error",

@@ -2,14 +2,15 @@
 bad key and how to fix it."""
 from __future__ import annotations
 
+import copy
 import importlib.util
 import re
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.common.errors import UserError
 from pipeline.config.catalogue import check_values, normalised, number
 from pipeline.config.schema import RunSpec, StageSpec
-from pipeline.errors import UserError
 
 STORE_MODES = ("readwrite", "readonly", "off")
 MAX_EPOCHS = 1_000_000  # the fused engine counts epochs and steps in 32-bit integers
@@ -33,9 +34,12 @@ MLFLOW_MISSING = "tracking=mlflow: MLflow is not installed; pip install -e '.[ml
 ValuesCheck = Callable[[str, str, list[Any]], list[Any]]  # (key, param, values) -> the values, normalised
 
 
-def validate(spec: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
+def validate(given: RunSpec, values: ValuesCheck = check_values) -> RunSpec:
     """Check every setting; raise ``UserError`` naming the first bad key and how to fix it. ``values`` checks a
-    parameter's name and values: the project's network's catalogue, or (``StagedSearchCV``) a user estimator's."""
+    parameter's name and values: the project's network's catalogue, or (``StagedSearchCV``) a user estimator's.
+    Returns the spec normalised (each value as the type its parameter takes, stages as ``StageSpec``s, duplicates
+    dropped): a copy, so the spec given is left as it was."""
+    spec = copy.deepcopy(given)
     ds, search, model, es, ex = spec.dataset, spec.search, spec.model, spec.model.early_stopping, spec.execution
     _check(0 < ds.test_size < 1, "dataset.test_size", ds.test_size, "must be between 0 and 1, e.g. 0.2")
     _check(ds.task in TASKS, "dataset.task", ds.task, f"choose {', '.join(TASKS)}")

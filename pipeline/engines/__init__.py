@@ -8,14 +8,18 @@ engine imports no Keras: that happens when a stage is first computed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pipeline.config.schema import RunSpec
 from pipeline.engines.base import Engine
 
 
-def create(spec: RunSpec, note: Callable[[str], None], status: Callable[[str], None] = lambda message: None) -> Engine:
+def create(spec: RunSpec, note: Callable[[str], None], status: Callable[[str], None] = lambda message: None,
+           **user_estimator: Any) -> Engine:  # fmt: skip
     """The engine ``search.engine`` asks for, or GridSearchCV where fused cannot run (said in one line); ``status``
-    hears how far a fused stage is."""
+    hears how far a fused stage is. The one factory of both front ends: ``user_estimator`` (``estimator``,
+    ``resource``, ``error_score``, ``decode``, ``fit_params``) is what ``StagedSearchCV`` passes for an estimator
+    other than the project's network, which only the GridSearchCV engine searches."""
     if spec.search.engine == "fused":
         from pipeline.engines.fused import FusedEngine
 
@@ -27,4 +31,4 @@ def create(spec: RunSpec, note: Callable[[str], None], status: Callable[[str], N
         note(f"search.engine=fused: {reason}; using gridsearchcv")
     from pipeline.engines.gridsearch import GridSearchEngine
 
-    return GridSearchEngine(spec, note)
+    return GridSearchEngine(spec, note, **user_estimator)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.common.records import Budget, Dataset, Evaluation, Problem
 from pipeline.config.schema import RunSpec
-from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 Progress = Callable[[int], None]  # called with the number of fits (models) just finished
 

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline.common.errors import UserError
 from pipeline.engines import watchdog
 from pipeline.engines.execution import worker_env
-from pipeline.errors import UserError
 
 
 class _PrepareWorker:

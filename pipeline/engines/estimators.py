@@ -16,11 +16,11 @@ import keras
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from pipeline.common.records import Dataset, Problem
 from pipeline.config.schema import ModelSpec
 from pipeline.data import make_preprocessor, standardization
 from pipeline.engines.network import build_network, loss_for
 from pipeline.engines.searchcv import NET
-from pipeline.records import Dataset, Problem
 
 
 @contextlib.contextmanager

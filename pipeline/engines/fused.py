@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.common.errors import InternalError, ResourceExhausted, StageFailed, exception_line, out_of_memory
+from pipeline.common.records import Budget, Dataset, Evaluation, Problem
 from pipeline.config.schema import RunSpec
 from pipeline.engines import execution
 from pipeline.engines.base import Progress
-from pipeline.errors import InternalError, ResourceExhausted, StageFailed, exception_line, out_of_memory
-from pipeline.records import Budget, Dataset, Evaluation, Problem
 
 if TYPE_CHECKING:
     from pipeline.engines.fused_models import Programs

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
 from sklearn.preprocessing import LabelEncoder
 
-from pipeline import cvresults
+from pipeline.common import cvresults
 from pipeline.data import make_preprocessor, standardization
 from pipeline.engines.layout import Knobs, RunValues, group, knobs, layout_for, width_bucket, worth_bucketing
 from pipeline.engines.programs import Compilations, FoldRows, Paused, Program

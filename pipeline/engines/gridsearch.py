@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.common.cvresults import parameters
+from pipeline.common.errors import StageFailed, exception_line, out_of_memory
+from pipeline.common.records import Budget, Dataset, Evaluation, Problem
+from pipeline.common.values import describe
 from pipeline.config.schema import RunSpec
-from pipeline.cvresults import parameters
 from pipeline.engines import cluster, execution, workers
 from pipeline.engines.base import Progress
-from pipeline.errors import StageFailed, exception_line, out_of_memory
-from pipeline.records import Budget, Dataset, Evaluation, Problem
-from pipeline.values import describe
 
 log = logging.getLogger(__name__)
 

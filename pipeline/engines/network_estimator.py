@@ -13,10 +13,10 @@ import numpy as np
 import yaml
 from sklearn.base import BaseEstimator
 
+from pipeline.common.errors import UserError
+from pipeline.common.install import conf_dir
 from pipeline.config.catalogue import check_values
 from pipeline.config.schema import EarlyStoppingSpec, ModelSpec
-from pipeline.errors import UserError
-from pipeline.install import conf_dir
 
 TRAINING = ("epochs", "batch_size", "early_stopping", "patience", "validation_split", "seed", "task")
 TASKS = ("auto", "binary", "multiclass", "regression")

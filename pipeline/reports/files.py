@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.common.errors import writing
+from pipeline.common.records import Duel, Importance, RunResult, StageResult, numbered
 from pipeline.config.schema import RunSpec
-from pipeline.errors import writing
-from pipeline.importance import numbered
-from pipeline.observers import Observer
-from pipeline.records import Duel, Importance, RunResult, StageResult
+from pipeline.reports.observers import Observer
 from pipeline.reports.words import describe, duel_sentence, importance_sentence
 
 SUMMARY_COLUMNS = (
@@ -62,29 +61,21 @@ def write_stage(run_dir: Path, index: int, result: StageResult) -> None:
     result.cv_results.to_csv(path, index=False)
 
 
+def summary_row(r: StageResult) -> dict[str, Any]:
+    """A stage's row of ``summary.csv`` with Python values (``StagedSearchCV.stage_results_`` holds them as they are;
+    ``summary_frame`` writes them as text)."""
+    return {"pass": r.pass_number, "stage": r.stage, "tuned": list(r.tuned), "winner": r.winner, "mean_score": r.mean_score,
+            "std_score": r.std_score, "candidates": r.candidates, "fits": r.fits, "failed_fits": r.failed_fits,
+            "seconds": round(r.seconds, 2), "skipped": list(r.skipped), "reused": r.reused,
+            "seconds_saved": round(r.seconds, 2) if r.reused else 0.0, "fits_reused": r.fits if r.reused else r.fits_reused,
+            "model_epochs": r.model_epochs, "ties": list(r.ties), "decision": r.decision}  # fmt: skip
+
+
 def summary_frame(results: Sequence[StageResult]) -> pd.DataFrame:
-    rows = [
-        {
-            "pass": r.pass_number,
-            "stage": r.stage,
-            "tuned": " ".join(r.tuned),
-            "winner": json.dumps(r.winner, sort_keys=True),
-            "mean_score": r.mean_score,
-            "std_score": r.std_score,
-            "candidates": r.candidates,
-            "fits": r.fits,
-            "failed_fits": r.failed_fits,
-            "seconds": round(r.seconds, 2),
-            "skipped": "; ".join(r.skipped),
-            "reused": r.reused,
-            "seconds_saved": round(r.seconds, 2) if r.reused else 0.0,
-            "fits_reused": r.fits if r.reused else r.fits_reused,
-            "model_epochs": r.model_epochs,
-            "ties": json.dumps(list(r.ties), sort_keys=True),
-            "decision": describe(r.decision),
-        }
-        for r in results
-    ]
+    rows = [row | {"tuned": " ".join(row["tuned"]), "winner": json.dumps(row["winner"], sort_keys=True),
+                   "skipped": "; ".join(row["skipped"]), "ties": json.dumps(row["ties"], sort_keys=True),
+                   "decision": describe(row["decision"])}  # fmt: skip
+            for row in map(summary_row, results)]
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 

@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from pipeline.records import Importance, StageResult
+from pipeline.common.records import Importance, StageResult
+from pipeline.common.space import label
 from pipeline.reports.words import rungs_text
-from pipeline.selection import standard_errors
-from pipeline.space import label
+from pipeline.stats.selection import standard_errors
 
 WINNER, TIE, OTHER, FAILED = "#1b7837", "#7fbf7b", "#999999", "#d6604d"
 

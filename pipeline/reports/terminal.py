@@ -20,12 +20,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.importance import SCREEN
-from pipeline.observers import Observer
-from pipeline.records import Duel, Importance, RunResult, StageResult
+from pipeline.common.records import SCREEN, Duel, Importance, RunResult, StageResult
+from pipeline.common.space import label
 from pipeline.reports.files import summary_frame
+from pipeline.reports.observers import Observer
 from pipeline.reports.words import describe, duel_sentence, importance_sentence
-from pipeline.space import label
 
 
 @contextlib.contextmanager

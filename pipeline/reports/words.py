@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.records import Decision, Duel, Importance
-from pipeline.space import label
+from pipeline.common.records import Decision, Duel, Importance
+from pipeline.common.space import label
 
 
 def describe(decision: Decision) -> str:

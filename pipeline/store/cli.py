@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import UserError
-from pipeline.space import label
+from pipeline.common.errors import UserError
+from pipeline.common.space import label
 from pipeline.store import MARKER, Store, damaged_candidate, is_store
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from pipeline.errors import UserError, cannot_write
+from pipeline.common.errors import UserError, cannot_write
 
 
 def digest(parts: Iterable[tuple[str, bytes]]) -> str:

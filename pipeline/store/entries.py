@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.records import Decision, FinalModel, StageResult
+from pipeline.common.records import Decision, FinalModel, StageResult
 from pipeline.store import disk
 
 REQUIRED = ("description.json", "result.json")  # plus cv_results.csv (a stage) or model.keras (the final refit)

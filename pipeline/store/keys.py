@@ -11,10 +11,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline import space
+from pipeline.common import space
+from pipeline.common.records import Dataset, Stage
+from pipeline.common.values import JSON_SCALARS, describe, plain
 from pipeline.config.schema import RunSpec
-from pipeline.records import Dataset, Stage
-from pipeline.values import JSON_SCALARS, describe, plain
 
 FORMAT = 7  # bump when the entry layout, the meaning of a key, or how a result is computed changes
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.errors import PipelineError, UserError
-from pipeline.records import FinalModel, StageResult
+from pipeline.common.errors import PipelineError, UserError
+from pipeline.common.records import FinalModel, StageResult
 from pipeline.store import disk
 from pipeline.store.entries import (
     FINAL_FIELDS,

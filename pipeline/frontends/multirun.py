@@ -9,8 +9,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from pipeline import errors, exits
-from pipeline.errors import PipelineError
+from pipeline.common import errors, exits
+from pipeline.common.errors import PipelineError
 
 
 def job_failed(run_dir: Path, overrides: str, error: PipelineError) -> None:
@@ -63,7 +63,7 @@ class CompareOnMultirunEnd(Callback):
                 from pipeline.config.validation import MLFLOW_MISSING
 
                 exits.exit_with(errors.UserError(f"{MLFLOW_MISSING}; no job was launched"))
-            from pipeline.tracking import experiment_name, sweep_started
+            from pipeline.reports.tracking import experiment_name, sweep_started
 
             self.sweep_run = sweep_started(_tracking(config), experiment_name(config), Path(config.hydra.sweep.dir))
 
@@ -78,12 +78,12 @@ class CompareOnMultirunEnd(Callback):
         finally:
             sweep_run: str | None = getattr(self, "sweep_run", None)
             if sweep_run:
-                from pipeline.tracking import experiment_name, sweep_finished
+                from pipeline.reports.tracking import experiment_name, sweep_finished
 
                 sweep_finished(_tracking(config), experiment_name(config), sweep_run, sweep)
 
     def _compare(self, sweep: Path) -> None:
-        from pipeline import compare
+        from pipeline.frontends import compare
 
         failed = sorted(sweep.glob(f"*/{FAILED}")) if sweep.is_dir() else []
         notes = [path.read_text().strip() for path in failed]

@@ -16,17 +16,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.console import Console
 
-from pipeline import errors, exits, multirun
+from pipeline.common import errors, exits
+from pipeline.common.errors import Interrupted, PipelineError
 from pipeline.config import compose
 from pipeline.config.schema import RunSpec
-from pipeline.errors import Interrupted, PipelineError
+from pipeline.frontends import multirun
 
 
 def main(cfg: DictConfig) -> None:
     """Validate, run every stage with framework noise sent to the run log, print the summary."""
-    from pipeline import engines, runner
-    from pipeline.observers import Observers
+    from pipeline import engines
     from pipeline.reports import files, terminal
+    from pipeline.reports.observers import Observers
+    from pipeline.search import runner
 
     hydra = HydraConfig.get()
     run_dir = Path(hydra.runtime.output_dir)
@@ -78,6 +80,6 @@ def _tracker(spec: RunSpec, note: Callable[[str], None]) -> AbstractContextManag
     """The MLflow observer where tracking=mlflow (MLflow is imported only then)."""
     if spec.tracking.kind != "mlflow":
         return contextlib.nullcontext()
-    from pipeline.tracking import Tracker
+    from pipeline.reports.tracking import Tracker
 
     return Tracker(spec.tracking, note)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.records import Duel
-from pipeline.significance import ALPHA, corrected_ttest, interval
-from pipeline.strategies.base import EvaluateStage
+from pipeline.common.records import Duel
+from pipeline.search.strategies.base import EvaluateStage
+from pipeline.stats.significance import ALPHA, corrected_ttest, interval
 
 NAME = "final duel"  # what the progress display and the engines' messages call it
 

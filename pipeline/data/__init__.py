@@ -12,10 +12,10 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from pipeline import tablecheck
+from pipeline.common.errors import UserError
+from pipeline.common.records import Dataset
 from pipeline.config.schema import DatasetSpec
-from pipeline.errors import UserError
-from pipeline.records import Dataset
+from pipeline.data import tablecheck
 
 BUILTIN = ("breast_cancer", "iris", "wine", "digits", "diabetes")
 PREPROCESSING_VERSION = 1  # bump when make_preprocessor changes what a fold's network sees

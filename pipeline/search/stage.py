@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import selection, space
-from pipeline.errors import StageFailed
-from pipeline.records import Budget, Decision, Evaluation, Stage, StageResult
-from pipeline.strategies import nuisance, racing
-from pipeline.strategies.base import EvaluateStage, StageStrategy
+from pipeline.common import space
+from pipeline.common.errors import StageFailed
+from pipeline.common.records import Budget, Decision, Evaluation, Stage, StageResult
+from pipeline.search.strategies import nuisance, racing
+from pipeline.search.strategies.base import EvaluateStage, StageStrategy
+from pipeline.stats import selection
 
 
 def planned_fits(stage: Stage, strategy: StageStrategy, current: Mapping[str, Any], conditions: space.Conditions,

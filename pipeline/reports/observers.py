@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.common.records import Duel, Importance, RunResult, StageResult
 from pipeline.config.schema import RunSpec
-from pipeline.records import Duel, Importance, RunResult, StageResult
 
 
 class Observer:

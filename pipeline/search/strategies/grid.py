@@ -6,8 +6,8 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from pipeline.records import Budget, Evaluation
-from pipeline.strategies.base import Evaluate
+from pipeline.common.records import Budget, Evaluation
+from pipeline.search.strategies.base import Evaluate
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cvresults import ranks
-from pipeline.records import Evaluation
-from pipeline.significance import ALPHA, corrected_ttest
-from pipeline.space import label
-from pipeline.strategies.base import Evaluate, StageStrategy
-from pipeline.strategies.racing import RUNG_COLUMNS, last_rung
+from pipeline.common.cvresults import ranks
+from pipeline.common.records import Evaluation
+from pipeline.common.space import label
+from pipeline.search.strategies.base import Evaluate, StageStrategy
+from pipeline.search.strategies.racing import RUNG_COLUMNS, last_rung
+from pipeline.stats.significance import ALPHA, corrected_ttest
 
 
 def nuisance_grid(nuisance: Mapping[str, Mapping[str, list[Any]]], base: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import cvresults
-from pipeline.cvresults import METRICS, TIMES
-from pipeline.records import Budget, Evaluation
+from pipeline.common import cvresults
+from pipeline.common.cvresults import METRICS, TIMES
+from pipeline.common.records import Budget, Evaluation
+from pipeline.search.strategies.base import EvaluateStage
 from pipeline.store.candidates import Candidates
 from pipeline.store.keys import describe_candidate, stage_key
-from pipeline.strategies.base import EvaluateStage
 
 
 def reusing(evaluate: EvaluateStage, store: Candidates, run: Mapping[str, Any], cv: int,

@@ -16,19 +16,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pipeline import data, exits, space
+from pipeline import data
+from pipeline.common import exits, space
+from pipeline.common.errors import PipelineError, UserError, exception_line, interruption, writing
+from pipeline.common.records import (
+    Budget,
+    Duel,
+    Evaluation,
+    FinalModel,
+    Importance,
+    Problem,
+    RunResult,
+    StageResult,
+    first_number,
+)
 from pipeline.config.schema import RunSpec
 from pipeline.config.scoring import scoring_for
-from pipeline.duel import duel, duel_seed
 from pipeline.engines.base import Engine
-from pipeline.errors import PipelineError, UserError, exception_line, interruption, writing
-from pipeline.importance import order_by_importance
-from pipeline.observers import Observer
-from pipeline.records import Budget, Duel, Evaluation, FinalModel, Importance, Problem, RunResult, StageResult
-from pipeline.reuse import reusing
-from pipeline.stage import planned_fits, run_stage
-from pipeline.store import Store, describe_final, describe_run, describe_stage, stage_key
-from pipeline.strategies.plan import plan, screening, staged, staged_strategy
+from pipeline.reports.observers import Observer
+from pipeline.search.duel import duel, duel_seed
+from pipeline.search.reuse import reusing
+from pipeline.search.stage import planned_fits, run_stage
+from pipeline.search.strategies.plan import plan, screening
+from pipeline.stats.importance import order_by_importance
+from pipeline.store import Store, describe_final, describe_run, describe_stage
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +127,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
     """Every pass over the stages; each stage from the store or computed, its winner frozen (with order=auto, the
     screening first: it chooses the order, the stages skipped, and where the stages start)."""
     conditions = spec.conditions()
-    matching = _staged_candidates(spec, store, shared, observers) if spec.search.strategy in ("random", "tpe") else None
-    stages = plan(spec, matching)
+    stages = plan(spec)
     current = dict(spec.model.params)
     results: list[StageResult] = []
     total = len(stages) * spec.search.passes
@@ -152,7 +162,7 @@ def _run_stages(spec: RunSpec, engine: Engine, problem: Problem, store: Store, s
     for pass_number in range(1, spec.search.passes + 1):
         before = dict(current)
         for stage, strategy in stages:
-            index = len(results) + (0 if importance else 1)  # the screening is stage 0
+            index = first_number(results) + len(results)  # the run folder's numbering: the screening is 0
             fits = planned_fits(stage, strategy, current, conditions, spec.search.cv * spec.search.repeats)
             observers.stage_started(index, total, stage.name, fits)
 
@@ -203,26 +213,6 @@ def _final_duel(spec: RunSpec, engine: Engine, problem: Problem, store: Store, o
                 start, tuned, problem.cv)  # fmt: skip
     observers.duel_finished(paid)
     return paid
-
-
-def _staged_candidates(spec: RunSpec, store: Store, shared: dict[str, Any], observers: Observer) -> int | None:
-    """How many candidates the staged search of this config evaluated, read from the stage store (None if it
-    is not there): a random baseline with search.budget=null is given exactly that many."""
-    if spec.search.budget is not None or spec.store.mode == "off":
-        return None
-    conditions, current, count = spec.conditions(), dict(spec.model.params), 0
-    for stage in staged(spec):
-        if space.count_candidates(stage.grid, current, conditions) == 0:
-            continue
-        strategy = staged_strategy(spec, stage.name).identity()
-        result = store.stages.get(stage_key(describe_stage(shared, stage, strategy, conditions, current)))
-        if result is None:
-            observers.note(f"search.strategy={spec.search.strategy}: the staged search of this config is not in the stage store; "
-                           "its budget counts the base values' candidates (run the staged search first to match it)")  # fmt: skip
-            return None
-        count += result.candidates
-        current.update(result.winner)
-    return count
 
 
 @contextlib.contextmanager

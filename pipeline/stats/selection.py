@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.space import Simpler, label
+from pipeline.common.space import Simpler, label
 
 
 def pick_winner(table: pd.DataFrame, splits: int = 2, select: str = "best",

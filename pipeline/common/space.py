@@ -5,8 +5,9 @@ selection, no Keras. Grids use scikeras' routed names (``optimizer__learning_rat
 """
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Conditions = Mapping[str, Mapping[str, list[Any]]]  # param -> {other param: values it applies for}
@@ -52,6 +53,23 @@ def count_candidates(grid: Mapping[str, list[Any]], current: Mapping[str, Any], 
     """Candidates of the full grid after conditions (0 when they skip every tuned parameter)."""
     grids, _, _ = candidate_grids(grid, current, conditions)
     return 0 if grids == [{}] else sum(math.prod(len(v) for v in g.values()) for g in grids)
+
+
+def most_candidates(grids: Sequence[Mapping[str, list[Any]]], base: Mapping[str, Any], conditions: Conditions) -> int:
+    """The most candidates a staged search over ``grids`` (in order, from ``base``) can evaluate, whatever its
+    winners: each stage counted at the frozen values that let most of its conditioned parameters in, among the
+    values an earlier stage may have frozen. Known before any stage runs: the baselines' budget (``plan``)."""
+    reachable: dict[str, list[Any]] = {k: [v] for k, v in base.items()}
+    total = 0
+    for grid in grids:
+        deciding = sorted({other for param, requires in conditions.items() if param in grid for other in requires
+                           if other not in grid})  # fmt: skip
+        options = [dict(zip(deciding, values, strict=True))
+                   for values in itertools.product(*(reachable.get(other, [None]) for other in deciding))]  # fmt: skip
+        total += max(count_candidates(grid, {**base, **option}, conditions) for option in options)
+        for param, values in grid.items():
+            reachable[param] = list(dict.fromkeys([*reachable.get(param, []), *values]))
+    return total
 
 
 def conditions_touching(grid: Mapping[str, list[Any]], conditions: Conditions) -> dict[str, dict[str, list[Any]]]:

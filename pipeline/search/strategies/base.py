@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pipeline.records import Budget, Evaluation
+from pipeline.common.records import Budget, Evaluation
 
 
 class Evaluate(Protocol):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.errors import Interrupted, PipelineError, Terminated
+from pipeline.common.errors import Interrupted, PipelineError, Terminated
 
 show_traceback = False  # set by the entry point from HYDRA_FULL_ERROR=1
 

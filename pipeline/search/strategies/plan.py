@@ -2,15 +2,14 @@
 raced and re-tuned where the config asks."""
 from __future__ import annotations
 
-from pipeline import space
+from pipeline.common import space
+from pipeline.common.records import SCREEN, Stage
 from pipeline.config.schema import RunSpec
-from pipeline.importance import SCREEN
-from pipeline.records import Stage
-from pipeline.strategies.base import StageStrategy
-from pipeline.strategies.grid import FullGrid, RandomBudget
-from pipeline.strategies.nuisance import Retuned
-from pipeline.strategies.racing import Halving, Raced
-from pipeline.strategies.tpe import Tpe
+from pipeline.search.strategies.base import StageStrategy
+from pipeline.search.strategies.grid import FullGrid, RandomBudget
+from pipeline.search.strategies.nuisance import Retuned
+from pipeline.search.strategies.racing import Halving, Raced
+from pipeline.search.strategies.tpe import Tpe
 
 
 def staged(spec: RunSpec) -> list[Stage]:
@@ -30,14 +29,14 @@ def joint_stage(name: str, stages: list[Stage]) -> Stage:
     return Stage(name, {k: v for s in stages for k, v in s.grid.items()}, {k: v for s in stages for k, v in s.simpler.items()})
 
 
-def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stage, StageStrategy]]:
-    """The stages to run: staged as configured, or one joint stage for the baselines.
+def plan(spec: RunSpec) -> list[tuple[Stage, StageStrategy]]:
+    """The stages to run, each with its strategy and budget, resolved once before any stage runs: staged as
+    configured, or one joint stage for the baselines.
 
     ``exhaustive``, ``random`` and ``tpe`` search the joint grid of the chosen stages in one stage
     (the baselines the staged search is measured against); ``random`` samples and ``tpe`` (Optuna's
-    TPE, in batches) proposes ``search.budget`` candidates, by default as many as the staged search
-    evaluated (``staged_candidates``, when the staged run is known), else as many as it would from
-    the base values.
+    TPE, in batches) proposes ``search.budget`` candidates, by default the most the staged search of the
+    same config can evaluate (``space.most_candidates``: the baseline is never given less).
     """
     stages = staged(spec)
     strategy = spec.search.strategy
@@ -46,9 +45,7 @@ def plan(spec: RunSpec, staged_candidates: int | None = None) -> list[tuple[Stag
     joint = joint_stage(strategy, stages)
     if strategy == "exhaustive":
         return [(joint, retuned(spec, raced(spec, FullGrid(), None), joint))]
-    conditions = spec.conditions()
-    budget = spec.search.budget or staged_candidates or sum(space.count_candidates(s.grid, spec.model.params, conditions)
-                                                            for s in stages)  # fmt: skip
+    budget = spec.search.budget or space.most_candidates([s.grid for s in stages], spec.model.params, spec.conditions())
     sampled: StageStrategy = Tpe(budget, spec.search.seed) if strategy == "tpe" else RandomBudget(budget, spec.search.seed)
     return [(joint, retuned(spec, raced(spec, sampled, None), joint))]
 

@@ -1,6 +1,6 @@
 """The errors that end a run, each with its one line and exit code, and the messages built from exceptions.
 
-How the process then ends (the line printed, the exit code, signals) is ``pipeline.exits``.
+How the process then ends (the line printed, the exit code, signals) is ``pipeline.common.exits``.
 """
 from __future__ import annotations
 

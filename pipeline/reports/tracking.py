@@ -20,9 +20,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pipeline.common.records import RunResult, StageResult
 from pipeline.config.schema import RunSpec, TrackingSpec
-from pipeline.observers import Observer
-from pipeline.records import RunResult, StageResult
+from pipeline.reports.observers import Observer
 from pipeline.reports.words import describe, duel_sentence, importance_sentence
 
 log = logging.getLogger(__name__)

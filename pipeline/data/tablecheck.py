@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import UserError
+from pipeline.common.errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the networks compute in float32: larger numbers overflow
 TRUE_FALSE = {"true": 1.0, "false": 0.0}

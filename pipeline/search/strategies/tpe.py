@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.cvresults import concatenated
-from pipeline.records import Evaluation
-from pipeline.strategies.base import Evaluate
+from pipeline.common.cvresults import concatenated
+from pipeline.common.records import Evaluation
+from pipeline.search.strategies.base import Evaluate
 
 BATCH = 8  # candidates per engine call: enough for a program to pay off, few enough for TPE to learn between them
 

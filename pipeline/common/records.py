@@ -3,6 +3,7 @@ estimators, Keras and Hydra, so the store, the reports and the runner can all sh
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,17 @@ class RunResult:
     run_dir: Path
     duel: Duel | None = None  # None: search.final_repeats=0
     importance: Importance | None = None  # None: no order=auto
+
+
+SCREEN = "screen"  # order=auto's screening: its store entry, cv_results/00_screen.csv, its summary row
+
+
+def first_number(results: Sequence[StageResult]) -> int:
+    """The run folder's number of ``results[0]``: the screening is 0, the stages then count from 1 (the runner's
+    progress, the cv_results files, the charts and the tracker's stage runs all number stages by it)."""
+    return 0 if results and results[0].stage == SCREEN else 1
+
+
+def numbered(results: Sequence[StageResult]) -> list[tuple[int, StageResult]]:
+    """Stages with their numbers as the run folder has them (``first_number``)."""
+    return list(enumerate(results, start=first_number(results)))

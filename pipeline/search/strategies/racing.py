@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cvresults import concatenated
-from pipeline.records import Budget, Evaluation
-from pipeline.strategies.base import Evaluate, StageStrategy
+from pipeline.common.cvresults import concatenated
+from pipeline.common.records import Budget, Evaluation
+from pipeline.search.strategies.base import Evaluate, StageStrategy
 
 RUNG_COLUMNS = ("iter", "n_resources")
 

@@ -13,19 +13,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.records import Importance, StageImportance, StageResult
+from pipeline.common.records import Importance, StageImportance
 
-SCREEN = "screen"  # the screening's stage: its store entry, cv_results/00_screen.csv, its summary row
 BOOTSTRAP = 40  # resamples of the screened configurations behind each interval
 PERMUTATIONS = 3  # shuffles per stage, averaged
 TREES = 25  # of each surrogate forest (the screenings are small: a few dozen configurations)
 LEVEL = 0.95
-
-
-def numbered(results: Sequence[StageResult]) -> list[tuple[int, StageResult]]:
-    """Stages with their numbers as the run folder has them: the screening is 0, the stages then count from 1."""
-    first = 0 if results and results[0].stage == SCREEN else 1
-    return list(enumerate(results, start=first))
 
 
 def order_by_importance(table: pd.DataFrame, families: Mapping[str, Sequence[str]], seed: int, direction: str,
