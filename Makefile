@@ -27,7 +27,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt | $(BIN)/python       ## runti
 run: $(BIN)/.installed-run      ## the seven default stages on breast_cancer; ARGS="..." adds overrides
 	@$(BIN)/python -m pipeline $(ARGS)
 
-COMPONENTS := dask or mlflow or signals or tensorflow or multirun or user_paths or packaging or notebook or calibration
+COMPONENTS := dask or mlflow or signals or tensorflow or multirun or user_paths or workers or packaging or notebook or calibration
 PYTEST     := $(BIN)/python -m pytest -q -n auto --maxprocesses=4 --durations=20
 
 test: $(BIN)/.installed         ## lint, import contracts, types, then the default suite (about 15 minutes on 2 cores, measured)

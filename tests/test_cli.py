@@ -10,6 +10,7 @@ from tests.conftest import ROOT, TINY, run_cli
 NOISE = ("I0000", "W0000", "absl::", "oneDNN", "cudart", "DeprecationWarning", "Traceback")
 
 
+@pytest.mark.workers
 def test_cli_runs_with_overrides_in_parallel_workers_and_keeps_the_terminal_clean(tmp_path):
     out = tmp_path / "run"
     tiny = [t for t in TINY if not t.startswith("search.n_jobs")]

@@ -1,5 +1,6 @@
 """The final duel: did tuning beat the starting configuration, on splits of its own, two-sided; a loss keeps the start."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,15 +71,17 @@ def test_no_duel_split_is_a_stage_split():
         assert {tuple(t) for _, t in folds(task, 3, seed, 2).split(X, y)} & stage  # what the duel used to do
 
 
-@pytest.mark.parametrize("engine", ["fused", "gridsearchcv"])
-def test_the_runner_gives_the_duel_its_own_seed_on_both_engines(run_tiny, tmp_path, engine):
+def candidate_seeds(store: Path) -> set[tuple[int, int]]:
+    """The (seed, repeats) of every evaluation kept in the candidate store: the stages' folds and the duel's."""
+    described = [json.loads(p.read_text())["description"]["evaluation"] for p in (store / ".candidates").glob("*/*.json")]
+    return {(d["seed"], d.get("repeats", 1)) for d in described}
+
+
+def test_the_runner_gives_the_duel_its_own_seed(run_tiny, tmp_path):
     from pipeline.search.duel import duel_seed
 
-    run_tiny(*ONE_STAGE, *DUEL, f"search.engine={engine}", "stages.lr_momentum.grid.optimizer__learning_rate=[0.001,0.05]")
-    seeds = {(json.loads(p.read_text())["description"]["evaluation"]["seed"],
-              json.loads(p.read_text())["description"]["evaluation"].get("repeats", 1))
-             for p in (tmp_path / "stages" / ".candidates").glob("*/*.json")}  # fmt: skip
-    assert seeds == {(0, 1), (duel_seed(0), 2)}
+    run_tiny(*ONE_STAGE, *DUEL, "search.engine=fused", "stages.lr_momentum.grid.optimizer__learning_rate=[0.001,0.05]")
+    assert candidate_seeds(tmp_path / "stages") == {(0, 1), (duel_seed(0), 2)}
 
 
 def test_the_duel_s_fits_are_read_back_on_a_rerun(run_tiny):
@@ -89,10 +92,13 @@ def test_the_duel_s_fits_are_read_back_on_a_rerun(run_tiny):
     assert again.duel.gain == first.duel.gain and again.duel.p_value == first.duel.p_value
 
 
-def test_gridsearchcv_duels_the_same_way(run_tiny):
+def test_gridsearchcv_duels_the_same_way_on_folds_of_the_duel_s_own_seed(run_tiny, tmp_path):
+    from pipeline.search.duel import duel_seed
+
     result, _ = run_tiny(*ONE_STAGE, *DUEL, "search.engine=gridsearchcv", "model.params.optimizer__learning_rate=0.0000001",
                          "stages.lr_momentum.grid.optimizer__learning_rate=[0.0000001,0.05]", "model.epochs=5")  # fmt: skip
     assert result.duel.splits == 4 and result.duel.verdict == "gain" and result.best_params["optimizer__learning_rate"] == 0.05
+    assert candidate_seeds(tmp_path / "stages") == {(0, 1), (duel_seed(0), 2)}
 
 
 def test_no_duel_when_no_stage_changed_anything(run_tiny):

@@ -192,6 +192,7 @@ def test_ctrl_c_just_after_a_stage_finished_still_ends_the_run_with_130(tmp_path
 # --- 8. determinism ------------------------------------------------------------------------------
 
 
+@pytest.mark.workers
 def test_same_command_in_fresh_processes_gives_the_same_winners_and_scores(tmp_path):
     args = [a for a in TINY if not a.startswith("search.n_jobs")]
     args += ["search.n_jobs=2", "search.engine=gridsearchcv", "dataset=wine", "order.stages=[depth]", "store.mode=off"]

@@ -338,6 +338,7 @@ def test_store_list_flags_damaged_candidates(tmp_path, capsys):
     assert "1 damaged candidate" in capsys.readouterr().out
 
 
+@pytest.mark.workers
 def test_the_gridsearchcv_engine_keeps_library_deprecations_out_of_the_log(tmp_path):
     from tests.conftest import TINY, run_cli
 

@@ -9,15 +9,15 @@ SPACE = ("dataset=iris", "order.stages=[optimizer,lr_momentum,neurons]", "stages
          "search.strategy=tpe")  # fmt: skip
 
 
-@pytest.mark.parametrize("engine", ["fused", "gridsearchcv"])
-def test_tpe_evaluates_its_budget_of_distinct_candidates_where_their_conditions_hold(run_tiny, engine):
-    result, _ = run_tiny(*SPACE, "search.budget=10", f"search.engine={engine}", "search.select=best")
+@pytest.mark.parametrize("engine, budget", [("fused", 10), ("gridsearchcv", 9)])  # GridSearchCV: two batches, 18 fits
+def test_tpe_evaluates_its_budget_of_distinct_candidates_where_their_conditions_hold(run_tiny, engine, budget):
+    result, _ = run_tiny(*SPACE, f"search.budget={budget}", f"search.engine={engine}", "search.select=best")
     (stage,) = result.stages
     table = stage.cv_results
     params = [json.loads(p) for p in table["params"]]
-    assert stage.candidates == 10 and len({json.dumps(p, sort_keys=True) for p in params}) == 10
+    assert stage.candidates == budget and len({json.dumps(p, sort_keys=True) for p in params}) == budget
     assert all(("optimizer__momentum" in p) == (p["optimizer"] == "sgd") for p in params)  # momentum only with sgd
-    assert stage.fits == 10 * 2 and stage.decision.notes == ("TPE: 10 candidates in 2 batches of up to 8",)
+    assert stage.fits == budget * 2 and stage.decision.notes == (f"TPE: {budget} candidates in 2 batches of up to 8",)
     assert sorted(table["rank_test_score"])[0] == 1 and stage.winner == params[int(table["mean_test_score"].idxmax())]
 
 
