@@ -94,16 +94,17 @@ def test_a_full_run_folder_names_it_and_keeps_the_stages(tmp_path, mount):
 
 
 def test_a_read_only_store_says_how_to_use_it(tmp_path, mount):
+    """In-process: the same composition, validation and runner as the CLI (whose exit codes have their own tests)."""
     store = mount("store")
-    assert run_cli(*TWO_STAGES, f"store.dir={store}", f"hydra.run.dir={tmp_path / 'first'}", cwd=tmp_path).returncode == 0
+    assert run_in_process(*TWO_STAGES, f"store.dir={store}", tmp_path=tmp_path, run_dir=tmp_path / "first").exit_code == 0
     read_only(store)
-    proc = run_cli(*TWO_STAGES, f"store.dir={store}", cwd=tmp_path)
-    assert proc.returncode == 2
-    line = one_line_error(proc)
+    refused = run_in_process(*TWO_STAGES, f"store.dir={store}", tmp_path=tmp_path)
+    assert refused.exit_code == 2
+    line = refused.line
     assert f"store.dir={store}: cannot write" in line and "Read-only file system" in line and "store.mode=readonly" in line
-    reuse = run_cli(*TWO_STAGES, f"store.dir={store}", "store.mode=readonly", f"hydra.run.dir={tmp_path / 'reuse'}",
-                    cwd=tmp_path)  # fmt: skip
-    assert reuse.returncode == 0, reuse.stderr
+    reuse = run_in_process(*TWO_STAGES, f"store.dir={store}", "store.mode=readonly", tmp_path=tmp_path,
+                           run_dir=tmp_path / "reuse")  # fmt: skip
+    assert reuse.exit_code == 0, reuse.line
     assert pd.read_csv(tmp_path / "reuse" / "summary.csv")["reused"].all()
     from pipeline.store import cli
 
