@@ -30,8 +30,8 @@ def stage(engine: str, dataset: str, grid: dict, base: dict, model: ModelSpec, c
 
 @pytest.mark.parametrize(
     "dataset, grid",
-    [("iris", {"optimizer__learning_rate": [0.001, 0.01], "model__activation": ["relu", "tanh"]}),  # two programs
-     ("diabetes", {"optimizer__learning_rate": [0.001, 0.01], "model__init": ["he_normal", "glorot_uniform"]})],  # one
+    [("iris", {"model__activation": ["relu", "tanh"]}),  # two programs
+     ("diabetes", {"model__init": ["he_normal", "glorot_uniform"]})],  # one
 )  # fmt: skip  # softmax and regression heads (binary: the runs below)
 def test_fused_table_has_the_gridsearchcv_columns_candidates_and_folds(dataset, grid):
     base = {"optimizer": "adam", "model__neurons": 8}

@@ -184,7 +184,9 @@ def test_one_store_prunes_stages_candidates_and_every_lock_it_made(tmp_path):
 # --- reuse in real runs ---------------------------------------------------------------
 
 
-def test_same_command_twice_second_run_fits_nothing(run_tiny, tmp_path):
+def test_same_command_twice_fits_nothing_and_a_changed_grid_reruns_only_what_it_changes(run_tiny, tmp_path):
+    """One store, four runs: the same command again fits nothing; a new last grid reruns only the last stage; an upstream
+    grid that picks the same winner leaves the downstream stage reusable."""
     first, shown_first = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
     second, shown_second = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
     assert shown_first.done == 8 and not any(r.reused for r in first.stages)
@@ -192,6 +194,11 @@ def test_same_command_twice_second_run_fits_nothing(run_tiny, tmp_path):
     assert [r.winner for r in second.stages] == [r.winner for r in first.stages]
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert summary["reused"].all() and (summary["seconds_saved"] > 0).all()
+    last, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "stages.depth.grid.model__depth=[1,3]")
+    assert [r.reused for r in last.stages] == [True, False]
+    winner = first.stages[0].winner["optimizer"]
+    upstream, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", f"stages.optimizer.grid.optimizer=[{winner}]")
+    assert [r.reused for r in upstream.stages] == [False, True]
 
 
 def test_orderings_share_their_common_prefix(run_tiny):
@@ -200,19 +207,6 @@ def test_orderings_share_their_common_prefix(run_tiny):
     other, shown = run_tiny("dataset=iris", "order.stages=[optimizer,activation,neurons]", fused)
     assert [r.reused for r in other.stages] == [True, True, False]
     assert shown.done == 4  # only the neurons stage was fitted
-
-
-def test_changing_only_the_last_grid_reruns_only_the_last_stage(run_tiny):
-    run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
-    again, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", "stages.depth.grid.model__depth=[1,3]")
-    assert [r.reused for r in again.stages] == [True, False]
-
-
-def test_downstream_reused_when_an_upstream_grid_picks_the_same_winner(run_tiny):
-    first, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]")
-    winner = first.stages[0].winner["optimizer"]
-    again, _ = run_tiny("dataset=iris", "order.stages=[optimizer,depth]", f"stages.optimizer.grid.optimizer=[{winner}]")
-    assert [r.reused for r in again.stages] == [False, True]
 
 
 # --- processes: SIGKILL then resume, and a race for one key ----------------------------
